@@ -1,0 +1,1 @@
+"""The ``spaces`` commands, one module per group; each exposes ``register(app)``."""

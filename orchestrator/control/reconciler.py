@@ -1,0 +1,427 @@
+"""The reconcile loop: make what runs match what was asked for, one Space at a time.
+
+Desired state is the Space row (``desired_sha``, ``generation``); observed state is the build and instance
+rows plus what the runtime reports. ``reconcile_space`` is idempotent and runs in numbered steps; every
+step records its result before the next one, so the control plane can be killed at any point and picks up
+where it was on restart (``recover``). While a new version builds or starts, the previous one keeps serving;
+traffic moves only once the new one answers HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orchestrator.building.pipeline import BuildPipeline
+from orchestrator.control.environment import make_space_env
+from orchestrator.logs import LogWriter
+from orchestrator.naming import subdomain
+from orchestrator.proxy.routes import Route, RouteTable
+from orchestrator.runtimes.base import Artifact, Instance, InstanceState, LaunchSpec, Runtime
+from orchestrator.settings import Settings
+from orchestrator.stages import Stage
+from orchestrator.state.models import Build, Space, utcnow
+from orchestrator.state.models import Instance as InstanceRow
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 25
+
+
+def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def instance_of(row: InstanceRow) -> Instance:
+    return Instance(instance_id=row.id, space_id=row.space_id, handle=row.handle, host=row.host, port=row.port,
+                    log_path=row.log_path, deps_key=row.deps_key)
+
+
+class Reconciler:
+    """Runs ``reconcile_space`` for each Space whenever something pokes it, and watches running instances."""
+
+    def __init__(self, *, settings: Settings, sessions: sessionmaker[Session], runtime: Runtime,
+                 pipeline: BuildPipeline, routes: RouteTable, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.runtime = runtime
+        self.pipeline = pipeline
+        self.routes = routes
+        self.clock = clock
+        self._events: dict[str, asyncio.Event] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        self._monitor: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ----- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.recover()
+        self._monitor = asyncio.create_task(self._watch_instances())
+
+    async def close(self) -> None:
+        """Stop reconciling; running Spaces keep running."""
+        tasks = [*self._workers.values(), *self._background]
+        if self._monitor:
+            tasks.append(self._monitor)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._http.aclose()
+
+    def poke(self, space_pk: str) -> None:
+        """Ask for ``space_pk`` to be reconciled soon (coalesces with a pending request).
+
+        Safe to call from any thread: API handlers that run in the thread pool poke too.
+        """
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not self._loop and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.poke, space_pk)
+            return
+        event = self._events.setdefault(space_pk, asyncio.Event())
+        event.set()
+        worker = self._workers.get(space_pk)
+        if worker is None or worker.done():
+            self._workers[space_pk] = asyncio.create_task(self._work(space_pk, event))
+
+    async def idle(self, space_pk: str) -> None:
+        """Wait until no reconcile is pending or running for ``space_pk`` (for tests and the CLI)."""
+        worker = self._workers.get(space_pk)
+        if worker:
+            await asyncio.shield(worker)
+
+    async def _work(self, space_pk: str, event: asyncio.Event) -> None:
+        while event.is_set():
+            event.clear()
+            try:
+                await self.reconcile_space(space_pk)
+            except Exception:  # one Space's failure must not stop the loop for the others
+                log.exception("reconciling %s failed", space_pk)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ----- recovery after a restart ----------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Adopt instances that survived a restart, drop half-done work, then reconcile every Space."""
+        with self.sessions() as session:
+            for build in session.scalars(select(Build).where(Build.status == "running")):
+                build.status = "interrupted"
+                build.finished_at = utcnow()
+            rows = list(session.scalars(select(InstanceRow).where(
+                InstanceRow.state.in_(("starting", "serving", "draining")))))
+            spaces = {s.id: s for s in session.scalars(select(Space))}
+            for row in rows:
+                status = await self.runtime.status(instance_of(row))
+                space = spaces.get(row.space_id)
+                if row.state == "serving" and status.state is InstanceState.RUNNING and space is not None:
+                    self.routes.set(subdomain(space.owner, space.name),
+                                    Route(instance_id=row.id, host=row.host, port=row.port))
+                    continue
+                if status.state is InstanceState.RUNNING:
+                    await self.runtime.stop(instance_of(row))
+                row.state = "stopped" if row.state != "serving" else "failed"
+                row.exit_code = status.exit_code
+                row.stopped_at = utcnow()
+            session.commit()
+            space_ids = list(spaces)
+        for space_pk in space_ids:
+            self.poke(space_pk)
+
+    # ----- the reconcile steps ---------------------------------------------------------------------------
+
+    async def reconcile_space(self, space_pk: str) -> None:
+        # 1. Observe: is the serving instance still alive?
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            if space is None:
+                return
+            serving = self._serving_row(session, space_pk)
+            if serving is not None and not await self._alive(serving):
+                self._fail_serving(session, space, serving)
+                serving = None
+            session.commit()
+            desired, generation = space.desired_sha, space.generation
+
+        # 2. Nothing pushed yet.
+        if desired is None:
+            self._set_stage(space_pk, Stage.NO_APP_FILE,
+                            "This Space has no commit yet: push a README.md and an app file to main.")
+            return
+
+        # 3. Already serving what is wanted.
+        if serving is not None and serving.sha == desired and serving.generation == generation:
+            self._ensure_route(space_pk, serving)
+            self._set_stage(space_pk, Stage.RUNNING, None, serving_sha=desired, building_sha=None)
+            return
+
+        # 4. A build of the wanted commit: reuse a finished one, stop at a failed one, or build now.
+        build = await self._ensure_build(space_pk, desired, generation, has_serving=serving is not None)
+        if build is None or build.artifact is None:
+            return
+        if self._desired_changed(space_pk, desired, generation):
+            return  # a newer push arrived while building; the pending poke handles it
+
+        # 5. Start the new version beside the old one and wait until it answers.
+        self._set_stage(space_pk, Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING, None,
+                        building_sha=desired)
+        new_row = await self._start_instance(space_pk, build, generation)
+        if new_row is None:
+            return
+        ready, message = await self._wait_ready(new_row, float(build.plan.get("startup_timeout") or
+                                                               self.settings.startup_duration_timeout))
+        if not ready:
+            await self._stop_row(new_row.id, state="failed")
+            self._set_stage(space_pk, Stage.RUNTIME_ERROR, message, building_sha=None)
+            return
+
+        # 6. Move traffic, drain the old version, keep a warm standby for the next push.
+        self._promote(space_pk, new_row, old_row_id=serving.id if serving else None)
+        if serving is not None:
+            self._spawn(self._drain_and_stop(serving.id))
+        if self.settings.warm_standby:
+            self._spawn(self._prepare_standby(space_pk, build, generation))
+
+    # ----- step helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _serving_row(session: Session, space_pk: str) -> InstanceRow | None:
+        return session.scalars(select(InstanceRow).where(InstanceRow.space_id == space_pk,
+                                                         InstanceRow.state == "serving")).first()
+
+    async def _alive(self, row: InstanceRow) -> bool:
+        status = await self.runtime.status(instance_of(row))
+        row.exit_code = status.exit_code
+        return status.state is InstanceState.RUNNING
+
+    def _fail_serving(self, session: Session, space: Space, row: InstanceRow) -> None:
+        row.state = "failed"
+        row.stopped_at = utcnow()
+        self.routes.remove(subdomain(space.owner, space.name))
+        code = f" with exit code {row.exit_code}" if row.exit_code is not None else ""
+        space.stage = Stage.RUNTIME_ERROR
+        space.serving_sha = None
+        space.error_message = f"The app stopped{code}. Last lines of its log:\n{log_tail(row.log_path)}"
+        space.updated_at = utcnow()
+
+    def _ensure_route(self, space_pk: str, row: InstanceRow) -> None:
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            if space is None:
+                return
+            sub = subdomain(space.owner, space.name)
+        current = self.routes.get(sub)
+        if current is None or current.instance_id != row.id:
+            self.routes.set(sub, Route(instance_id=row.id, host=row.host, port=row.port))
+
+    def _set_stage(self, space_pk: str, stage: Stage, message: str | None, **fields: object) -> None:
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            if space is None:
+                return
+            space.stage = stage
+            space.error_message = message
+            for key, value in fields.items():
+                setattr(space, key, value)
+            space.updated_at = utcnow()
+            session.commit()
+
+    def _desired_changed(self, space_pk: str, sha: str, generation: int) -> bool:
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            return space is None or space.desired_sha != sha or space.generation != generation
+
+    async def _ensure_build(self, space_pk: str, sha: str, generation: int, *, has_serving: bool) -> Build | None:
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            if space is None:
+                return None
+            latest = session.scalars(select(Build).where(
+                Build.space_id == space_pk, Build.sha == sha, Build.runtime == self.runtime.name,
+                Build.status != "interrupted").order_by(Build.id.desc())).first()
+            factory = bool(space.settings.get("factory_reboot_generation") == generation)
+            if latest is not None and not (factory and latest.generation != generation):
+                if latest.status == "succeeded":
+                    return latest
+                if latest.generation == generation:
+                    return None  # it failed for this commit; the stage already says why
+            build = Build(space_id=space_pk, sha=sha, generation=generation, runtime=self.runtime.name)
+            session.add(build)
+            session.flush()
+            build.log_path = str(self.settings.logs_dir / space.owner / space.name / f"build-{build.id}.log")
+            space.stage = Stage.RUNNING_BUILDING if has_serving else Stage.BUILDING
+            space.building_sha = sha
+            space.error_message = None
+            session.commit()
+            owner, name, build_id, log_path = space.owner, space.name, build.id, build.log_path
+        with LogWriter(Path(log_path)) as writer:
+            outcome = await self.pipeline.run(owner=owner, name=name, sha=sha, log=writer, no_cache=factory)
+        with self.sessions() as session:
+            build = session.get_one(Build, build_id)
+            space = session.get(Space, space_pk)
+            build.finished_at = utcnow()
+            if outcome.plan is not None:
+                plan = outcome.plan
+                build.plan = {"app_file": plan.app_file, "env": dict(plan.env), "preload": list(plan.preload),
+                              "port": plan.port, "startup_timeout": plan.startup_timeout,
+                              "title": plan.config.title}
+            if space is not None:
+                space.warnings = outcome.warnings
+                if outcome.card_data:
+                    space.card_data = outcome.card_data
+            if outcome.artifact is None:
+                build.status = {Stage.CONFIG_ERROR: "config_error", Stage.NO_APP_FILE: "no_app_file"}.get(
+                    outcome.failure_stage or Stage.BUILD_ERROR, "failed")
+                build.error_message = outcome.message
+                if space is not None:
+                    space.stage = outcome.failure_stage or Stage.BUILD_ERROR
+                    space.error_message = outcome.message
+                    space.building_sha = None
+                session.commit()
+                return None
+            build.status = "succeeded"
+            build.artifact = vars(outcome.artifact)
+            session.commit()
+            return build
+
+    def _launch_spec(self, space_pk: str, build: Build) -> LaunchSpec:
+        with self.sessions() as session:
+            space = session.get_one(Space, space_pk)
+            sub = subdomain(space.owner, space.name)
+            env = make_space_env(owner=space.owner, name=space.name, title=build.plan.get("title"),
+                                 host=f"{sub}.{self.settings.domain}", creator_id=space.id,
+                                 hardware=space.hardware, plan_env=build.plan.get("env", {}))
+            assert build.artifact is not None
+            return LaunchSpec(space_id=space.space_id, artifact=Artifact(**build.artifact),
+                              app_file=build.plan.get("app_file", "app.py"), env=env,
+                              preload=tuple(build.plan.get("preload", ())),
+                              container_port=int(build.plan.get("port", 7860)),
+                              labels={"spaces.commit": build.sha})
+
+    async def _start_instance(self, space_pk: str, build: Build, generation: int) -> InstanceRow | None:
+        spec = self._launch_spec(space_pk, build)
+        try:
+            instance = await self.runtime.start(spec)
+        except Exception as exc:
+            self._set_stage(space_pk, Stage.RUNTIME_ERROR, f"The runtime could not start the app: {exc}",
+                            building_sha=None)
+            return None
+        with self.sessions() as session:
+            row = InstanceRow(id=instance.instance_id, space_id=space_pk, build_id=build.id, sha=build.sha,
+                              generation=generation, runtime=self.runtime.name, handle=instance.handle,
+                              host=instance.host, port=instance.port, log_path=instance.log_path,
+                              deps_key=instance.deps_key, state="starting")
+            session.add(row)
+            session.commit()
+            return row
+
+    async def _wait_ready(self, row: InstanceRow, timeout: float) -> tuple[bool, str]:
+        deadline = self.clock() + timeout
+        instance = instance_of(row)
+        url = f"http://{row.host}:{row.port}/"
+        while self.clock() < deadline:
+            status = await self.runtime.status(instance)
+            if status.state is not InstanceState.RUNNING:
+                code = f" with exit code {status.exit_code}" if status.exit_code is not None else ""
+                return False, f"The app exited{code} before answering. Last lines of its log:\n{log_tail(row.log_path)}"
+            try:
+                await self._http.get(url)
+                return True, ""
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+        return False, (f"The app did not answer on port {row.port} within {timeout:g} s"
+                       " (startup_duration_timeout). Last lines of its log:\n" + log_tail(row.log_path))
+
+    def _promote(self, space_pk: str, row: InstanceRow, *, old_row_id: str | None) -> None:
+        with self.sessions() as session:
+            space = session.get_one(Space, space_pk)
+            new = session.get_one(InstanceRow, row.id)
+            new.state = "serving"
+            new.ready_at = utcnow()
+            if old_row_id:
+                old = session.get(InstanceRow, old_row_id)
+                if old is not None:
+                    old.state = "draining"
+            self.routes.set(subdomain(space.owner, space.name), Route(instance_id=new.id, host=new.host,
+                                                                      port=new.port))
+            space.stage = Stage.RUNNING
+            space.serving_sha = new.sha
+            space.building_sha = None
+            space.error_message = None
+            space.updated_at = utcnow()
+            session.commit()
+
+    async def _drain_and_stop(self, row_id: str) -> None:
+        await self.routes.wait_idle(row_id, self.settings.drain_seconds)
+        await self._stop_row(row_id, state="stopped")
+
+    async def _stop_row(self, row_id: str, *, state: str) -> None:
+        with self.sessions() as session:
+            row = session.get(InstanceRow, row_id)
+            if row is None:
+                return
+            instance = instance_of(row)
+        await self.runtime.stop(instance)
+        with self.sessions() as session:
+            row = session.get_one(InstanceRow, row_id)
+            row.state = state
+            row.stopped_at = utcnow()
+            session.commit()
+
+    async def _prepare_standby(self, space_pk: str, build: Build, generation: int) -> None:
+        try:
+            await self.runtime.prepare_standby(self._launch_spec(space_pk, build))
+        except Exception:
+            log.exception("preparing a standby for %s failed", space_pk)
+
+    async def stop_space(self, space_pk: str) -> None:
+        """Stop every instance of a Space (deletion); its routes go away."""
+        with self.sessions() as session:
+            rows = list(session.scalars(select(InstanceRow).where(
+                InstanceRow.space_id == space_pk, InstanceRow.state.in_(("starting", "serving", "draining")))))
+            space_id = None
+            space = session.get(Space, space_pk)
+            if space is not None:
+                self.routes.remove(subdomain(space.owner, space.name))
+                space_id = space.space_id
+        for row in rows:
+            await self._stop_row(row.id, state="stopped")
+        if space_id:
+            await self.runtime.discard_standby(space_id)
+
+    # ----- watching --------------------------------------------------------------------------------------
+
+    async def _watch_instances(self, interval: float = 1.0) -> None:
+        """Notice serving instances that died (a crash after start) and let the reconciler record it."""
+        while True:
+            await asyncio.sleep(interval)
+            with self.sessions() as session:
+                rows = list(session.scalars(select(InstanceRow).where(InstanceRow.state == "serving")))
+            for row in rows:
+                status = await self.runtime.status(instance_of(row))
+                if status.state is not InstanceState.RUNNING:
+                    self.poke(row.space_id)
+

@@ -1,0 +1,131 @@
+"""Space use cases: create, look up, describe, delete, restart, and record a push.
+
+Routers call these and return what they return; these never touch a runtime directly (the reconciler
+does, when poked).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orchestrator.auth import Caller
+from orchestrator.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from orchestrator.gitserver.repos import RepoStore
+from orchestrator.hardware import validate_hardware
+from orchestrator.naming import subdomain, validate_owner, validate_space_name
+from orchestrator.settings import Settings
+from orchestrator.stages import Stage
+from orchestrator.state.models import Space, User, utcnow
+
+SDKS = ("gradio", "streamlit", "static", "docker")
+
+
+def find_space(session: Session, owner: str, name: str, caller: Caller | None) -> Space:
+    """The Space ``owner/name`` if ``caller`` may see it; a private Space is invisible to others (404)."""
+    space = session.scalars(select(Space).where(func.lower(Space.owner) == owner.lower(),
+                                                func.lower(Space.name) == name.lower())).first()
+    if space is None or (space.private and not (caller and caller.may_read_private_of(space.owner))):
+        raise NotFoundError(f"Space {owner}/{name} not found.")
+    return space
+
+
+def find_space_for_write(session: Session, owner: str, name: str, caller: Caller) -> Space:
+    space = find_space(session, owner, name, caller)
+    if not caller.may_write_to(space.owner):
+        raise ForbiddenError(f"You don't have write access to {space.space_id}.")
+    return space
+
+
+def create_space(session: Session, repos: RepoStore, caller: Caller, *, owner: str | None, name: str, sdk: str | None,
+                 private: bool, hardware: str | None) -> Space:
+    owner = owner or caller.name
+    validate_owner(owner)
+    validate_space_name(name)
+    if not caller.may_write_to(owner):
+        raise ForbiddenError(f"You cannot create a Space under {owner!r}: a write token of {owner} is needed.")
+    if sdk is None:
+        raise InvalidInputError(f"A Space needs an SDK: one of {', '.join(SDKS)}.")
+    if sdk not in SDKS:
+        raise InvalidInputError(f"Unknown SDK {sdk!r}: use one of {', '.join(SDKS)}.")
+    if not session.scalars(select(User).where(User.name == owner)).first():
+        raise NotFoundError(f"User {owner!r} not found.")
+    existing = session.scalars(select(Space).where(func.lower(Space.owner) == owner.lower(),
+                                                   func.lower(Space.name) == name.lower())).first()
+    if existing is not None:
+        raise ConflictError("You already created this space repo")
+    space = Space(id=secrets.token_hex(12), owner=owner, name=name, sdk=sdk, private=private,
+                  hardware=validate_hardware(hardware or "cpu-basic"), stage=Stage.NO_APP_FILE,
+                  error_message="This Space has no commit yet: push a README.md and an app file to main.")
+    session.add(space)
+    session.flush()
+    repos.create(owner, name)
+    session.commit()
+    return space
+
+
+def record_push(session: Session, owner: str, name: str, new_sha: str) -> Space | None:
+    space = session.scalars(select(Space).where(Space.owner == owner, Space.name == name)).first()
+    if space is None:
+        return None
+    space.desired_sha = new_sha
+    space.updated_at = utcnow()
+    session.commit()
+    return space
+
+
+def request_restart(session: Session, space: Space, *, factory: bool) -> None:
+    space.generation += 1
+    if factory:
+        space.settings = {**space.settings, "factory_reboot_generation": space.generation}
+    space.updated_at = utcnow()
+    session.commit()
+
+
+def runtime_view(space: Space) -> dict[str, Any]:
+    """The Hub's ``SpaceRuntime`` JSON, plus which commits are building and serving."""
+    serving = space.serving_sha is not None
+    return {
+        "stage": space.stage,
+        "hardware": {"current": space.hardware if serving else None, "requested": space.hardware},
+        "storage": None,
+        "gcTimeout": None,
+        "replicas": {"requested": 1, "current": 1 if serving else 0},
+        "devMode": False,
+        "domains": [],
+        "errorMessage": space.error_message,
+        "sha": space.desired_sha,
+        "servingSha": space.serving_sha,
+        "buildingSha": space.building_sha,
+        "warnings": list(space.warnings or []),
+        "sdk": space.sdk,
+    }
+
+
+def space_view(space: Space, settings: Settings) -> dict[str, Any]:
+    """The Hub's ``space_info`` JSON for one Space, plus its git and app URLs."""
+    sub = subdomain(space.owner, space.name)
+    runtime = runtime_view(space)
+    runtime["domains"] = [{"domain": f"{sub}.{settings.domain}", "stage": "READY"}]
+    return {
+        "_id": space.id,
+        "id": space.space_id,
+        "author": space.owner,
+        "sha": space.desired_sha,
+        "createdAt": space.created_at.isoformat(),
+        "lastModified": space.updated_at.isoformat(),
+        "private": space.private,
+        "gated": False,
+        "disabled": False,
+        "sdk": space.sdk,
+        "subdomain": sub,
+        "host": settings.app_url(sub).rstrip("/"),
+        "gitUrl": f"{settings.effective_public_url}/spaces/{space.space_id}",
+        "likes": 0,
+        "tags": [space.sdk],
+        "cardData": space.card_data or {},
+        "runtime": runtime,
+    }

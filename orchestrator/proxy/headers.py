@@ -1,0 +1,100 @@
+"""Which headers cross the proxy, in each direction, and the ``X-Forwarded-*`` headers it adds.
+
+Owns the hop-by-hop rules (RFC 9110 section 7.6.1): headers that describe one connection (and any
+header the ``Connection`` header names) are dropped; every other header, ``Host`` included, passes
+as is. Pure functions over ASGI's ``(lowercase name, value)`` byte pairs; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import Scope
+
+Header = tuple[bytes, bytes]
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
+
+# The client's Expect: 100-continue is answered by the server the client talks to, not by the app.
+_NOT_FORWARDED = HOP_BY_HOP | {b"expect", b"x-forwarded-host", b"x-forwarded-proto"}
+
+# The upstream WebSocket handshake is the websockets library's own; subprotocols travel separately.
+_NOT_FORWARDED_WEBSOCKET = _NOT_FORWARDED | {
+    b"host",
+    b"content-length",
+    b"sec-websocket-key",
+    b"sec-websocket-version",
+    b"sec-websocket-extensions",
+    b"sec-websocket-protocol",
+    b"sec-websocket-accept",
+}
+
+_PROTO = {"http": b"http", "ws": b"http", "https": b"https", "wss": b"https"}
+
+
+def _connection_tokens(value: bytes) -> frozenset[bytes]:
+    """Header names listed in a ``Connection`` header, besides the usual ``keep-alive``/``close``."""
+    tokens = {token.strip().lower() for token in value.split(b",")}
+    return frozenset(tokens - {b"keep-alive", b"close", b""})
+
+
+def _is_forwardable(name: bytes, dropped: frozenset[bytes]) -> bool:
+    return name not in dropped and not name.startswith(b"proxy-")
+
+
+def _to_upstream(scope: Scope, dropped: frozenset[bytes]) -> list[Header]:
+    headers: list[Header] = []
+    forwarded_for = b""
+    host = b""
+    extra: frozenset[bytes] = frozenset()
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":
+            forwarded_for = value
+        elif name == b"connection":
+            extra = _connection_tokens(value)
+        elif _is_forwardable(name, dropped):
+            if name == b"host":
+                host = value
+            headers.append((name, value))
+        elif name == b"host":
+            host = value
+    if extra:
+        headers = [header for header in headers if header[0] not in extra]
+    client = scope.get("client")
+    client_ip = client[0].encode() if client else b""
+    if client_ip:
+        forwarded_for = forwarded_for + b", " + client_ip if forwarded_for else client_ip
+    if forwarded_for:
+        headers.append((b"x-forwarded-for", forwarded_for))
+    if host:
+        headers.append((b"x-forwarded-host", host))
+    headers.append((b"x-forwarded-proto", _PROTO.get(scope.get("scheme", "http"), b"http")))
+    return headers
+
+
+def request_headers(scope: Scope) -> list[Header]:
+    """Headers to send upstream for an HTTP request: the client's, minus hop-by-hop, plus forwarding."""
+    return _to_upstream(scope, _NOT_FORWARDED)
+
+
+def websocket_headers(scope: Scope) -> list[tuple[str, str]]:
+    """Extra headers for the upstream WebSocket handshake (cookies, origin, auth, forwarding)."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in _to_upstream(scope, _NOT_FORWARDED_WEBSOCKET)
+    ]
+
+
+def response_headers(headers: Iterable[Header]) -> list[Header]:
+    """Headers of the app's response to pass back to the client (lowercased for ASGI)."""
+    kept: list[Header] = []
+    extra: frozenset[bytes] = frozenset()
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name == b"connection":
+            extra = _connection_tokens(value)
+        elif _is_forwardable(name, HOP_BY_HOP):
+            kept.append((name, value))
+    if extra:
+        kept = [header for header in kept if header[0] not in extra]
+    return kept

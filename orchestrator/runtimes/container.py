@@ -1,0 +1,308 @@
+"""Run Spaces as containers through the Docker Engine API (Docker, or Podman's compatible socket).
+
+Owns the container runtime: creating a container per instance from the Space's image with its
+environment, labels and a localhost port, following its output into the log file, observing and
+removing it by container id (which survives control-plane restarts), and warm standbys: a container
+of the dependencies image running ``launcher.py standby`` that receives the app files and a start
+file through ``put_archive``. Every blocking SDK call runs in ``asyncio.to_thread``.
+It knows nothing of builds, health checks or routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docker.errors import DockerException, NotFound
+
+from orchestrator.errors import RuntimeBackendError
+from orchestrator.naming import container_name
+from orchestrator.runtimes import archives, engine
+from orchestrator.runtimes.base import Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
+from orchestrator.runtimes.logfollow import LogFollowers
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+LAUNCHER_DIR = "/opt/spaces"
+START_DIR = "/tmp"
+START_FILE = f"{START_DIR}/spaces-start.json"
+APP_DIR = "/home/user/app"
+STOP_TIMEOUT_SECONDS = 5
+_RUNNING_STATES = {"created", "running", "restarting", "paused", "configured", "initialized"}
+
+
+def container_env(spec: LaunchSpec) -> dict[str, str]:
+    """The Space's variables plus the port the app must listen on, on every interface of the container."""
+    port = str(spec.container_port)
+    return {
+        **spec.env,
+        "GRADIO_SERVER_NAME": "0.0.0.0",
+        "GRADIO_SERVER_PORT": port,
+        "PORT": port,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def container_labels(spec: LaunchSpec, instance_id: str, *, standby: bool = False) -> dict[str, str]:
+    labels = {
+        **spec.labels,
+        "spaces.orchestrator": "1",
+        "spaces.space": spec.space_id,
+        "spaces.instance": instance_id,
+    }
+    if standby:
+        labels["spaces.standby"] = "1"
+    return labels
+
+
+def standby_command(spec: LaunchSpec, instance_id: str) -> list[str]:
+    return [
+        "python",
+        f"{LAUNCHER_DIR}/launcher.py",
+        "standby",
+        START_FILE,
+        "--preload",
+        ",".join(spec.preload),
+        f"--instance={instance_id}",
+    ]
+
+
+@dataclass
+class _Standby:
+    instance: Instance
+    deps_reference: str
+    env: dict[str, str]
+
+
+class ContainerRuntime(Runtime):
+    """Spaces as containers; ``Artifact.reference`` is the app image, ``deps_reference`` its base."""
+
+    name = "container"
+
+    def __init__(self, *, logs_dir: Path, base_url: str | None = None) -> None:
+        super().__init__(logs_dir=logs_dir)
+        self._base_url = base_url or None
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self._standbys: dict[str, _Standby] = {}
+        self._followers = LogFollowers(self._client_or_connect)
+
+    @staticmethod
+    def available(base_url: str | None = None) -> bool:
+        """Whether a container engine answers (at ``base_url``, ``DOCKER_HOST`` or a usual socket)."""
+        return engine.find_engine(base_url) is not None
+
+    # -- starting ---------------------------------------------------------------------------------
+
+    async def start(self, spec: LaunchSpec) -> Instance:
+        self._check_kind(spec)
+        standby = self._standbys.pop(spec.space_id, None)
+        if standby is not None:
+            if self._standby_fits(standby, spec):
+                try:
+                    await asyncio.to_thread(self._hand_over, standby, spec)
+                    return standby.instance
+                except RuntimeBackendError:
+                    pass  # the standby died or refused the files: start cold instead
+            await self.stop(standby.instance)
+        instance_id = uuid.uuid4().hex[:12]
+        return await asyncio.to_thread(
+            self._create,
+            spec,
+            image=spec.artifact.reference,
+            command=list(spec.command) or None,
+            instance_id=instance_id,
+            standby=False,
+        )
+
+    async def prepare_standby(self, spec: LaunchSpec) -> None:
+        self._check_kind(spec)
+        if spec.command or not spec.artifact.deps_reference:
+            return  # a custom command is not a Python app the launcher can hand over to
+        current = self._standbys.get(spec.space_id)
+        if (
+            current is not None
+            and self._standby_fits(current, spec)
+            and (await self.status(current.instance)).state is InstanceState.RUNNING
+        ):
+            return
+        await self.discard_standby(spec.space_id)
+        await asyncio.to_thread(self._remove_stale_standbys, spec.space_id)
+        instance_id = uuid.uuid4().hex[:12]
+        instance = await asyncio.to_thread(
+            self._create,
+            spec,
+            image=spec.artifact.deps_reference,
+            command=standby_command(spec, instance_id),
+            instance_id=instance_id,
+            standby=True,
+        )
+        self._standbys[spec.space_id] = _Standby(instance, spec.artifact.deps_reference, container_env(spec))
+
+    async def discard_standby(self, space_id: str) -> None:
+        standby = self._standbys.pop(space_id, None)
+        if standby is not None:
+            await self.stop(standby.instance)
+
+    async def close(self) -> None:
+        for space_id in list(self._standbys):
+            await self.discard_standby(space_id)
+        if self._client is not None:
+            await asyncio.to_thread(self._client.close)
+            self._client = None
+
+    # -- observing and stopping -------------------------------------------------------------------
+
+    async def status(self, instance: Instance) -> InstanceStatus:
+        return await asyncio.to_thread(self._status, instance)
+
+    async def stop(self, instance: Instance) -> None:
+        await asyncio.to_thread(self._remove, instance.handle)
+
+    # -- blocking work, run in threads ------------------------------------------------------------
+
+    def _client_or_connect(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                url = engine.find_engine(self._base_url)
+                if url is None:
+                    tried = ", ".join(engine.candidate_urls(self._base_url))
+                    raise RuntimeBackendError(f"No container engine answers (tried {tried}).")
+                try:
+                    self._client = engine.connect(url)
+                except (DockerException, OSError) as error:
+                    raise RuntimeBackendError(
+                        f"Cannot connect to the container engine at {url}: {error}"
+                    ) from error
+            return self._client
+
+    def _create(
+        self, spec: LaunchSpec, *, image: str, command: list[str] | None, instance_id: str, standby: bool
+    ) -> Instance:
+        owner, _, name = spec.space_id.partition("/")
+        port_key = f"{spec.container_port}/tcp"
+        log_path = self.log_path(spec.space_id, instance_id)
+        client = self._client_or_connect()
+        container: Any = None
+        try:
+            container = client.containers.create(
+                image,
+                command=command,
+                name=container_name(owner, name, instance_id),
+                environment=container_env(spec),
+                labels=container_labels(spec, instance_id, standby=standby),
+                user="1000",
+                ports={port_key: ("127.0.0.1", None)},
+                detach=True,
+            )
+            if standby:
+                launcher = {"spaces/launcher.py": LAUNCHER.read_bytes()}
+                container.put_archive("/opt", archives.files_archive(launcher, uid=0))
+            container.start()
+            container.reload()
+            host_port = int(container.attrs["NetworkSettings"]["Ports"][port_key][0]["HostPort"])
+        except (DockerException, OSError, KeyError, IndexError, TypeError, ValueError) as error:
+            if container is not None:
+                with contextlib.suppress(RuntimeBackendError):
+                    self._remove(str(container.id))
+            raise RuntimeBackendError(
+                f"The container engine could not start {spec.space_id}: {error}"
+            ) from error
+        self._followers.follow(container.id, log_path)
+        return Instance(
+            instance_id=instance_id,
+            space_id=spec.space_id,
+            handle=str(container.id),
+            host="127.0.0.1",
+            port=host_port,
+            log_path=str(log_path),
+            deps_key=spec.artifact.deps_key,
+        )
+
+    def _hand_over(self, standby: _Standby, spec: LaunchSpec) -> None:
+        """Copy the app into the standby, then the start file that makes it run the app."""
+        env = container_env(spec)
+        request = {
+            "app_dir": APP_DIR,
+            "app_file": spec.app_file,
+            "env": env,
+            "unset": sorted(set(standby.env) - set(env)),
+        }
+        app = archives.folder_archive(Path(spec.artifact.app_dir))
+        start = archives.files_archive({Path(START_FILE).name: json.dumps(request).encode()})
+        try:
+            container = self._client_or_connect().containers.get(standby.instance.handle)
+            if container.status != "running":
+                raise RuntimeBackendError(f"The standby of {spec.space_id} is {container.status}.")
+            delivered = container.put_archive(APP_DIR, app) and container.put_archive(START_DIR, start)
+            if not delivered:
+                raise RuntimeBackendError(f"The standby of {spec.space_id} refused the app files.")
+        except (DockerException, OSError) as error:
+            raise RuntimeBackendError(f"Could not hand {spec.space_id} to its standby: {error}") from error
+
+    def _status(self, instance: Instance) -> InstanceStatus:
+        try:
+            container = self._client_or_connect().containers.get(instance.handle)
+        except NotFound:
+            return InstanceStatus(InstanceState.MISSING)
+        except (DockerException, OSError) as error:
+            raise RuntimeBackendError(f"The container engine did not answer: {error}") from error
+        # After a control-plane restart nobody follows this container's output yet.
+        self._followers.follow(container.id, Path(instance.log_path), resume=True)
+        state = container.attrs.get("State", {})
+        if str(state.get("Status", container.status)) in _RUNNING_STATES:
+            return InstanceStatus(InstanceState.RUNNING)
+        code = state.get("ExitCode")
+        return InstanceStatus(InstanceState.EXITED, int(code) if code is not None else None)
+
+    def _remove(self, handle: str) -> None:
+        try:
+            container = self._client_or_connect().containers.get(handle)
+            if container.status in _RUNNING_STATES:
+                container.stop(timeout=STOP_TIMEOUT_SECONDS)
+            container.remove(force=True)
+        except NotFound:
+            return
+        except (DockerException, OSError) as error:
+            raise RuntimeBackendError(
+                f"The container engine could not remove {handle[:12]}: {error}"
+            ) from error
+
+    def _remove_stale_standbys(self, space_id: str) -> None:
+        """Remove unused standbys of ``space_id`` left by an earlier control plane.
+
+        A standby that received its start file became an instance and is left alone.
+        """
+        ours = {standby.instance.handle for standby in self._standbys.values()}
+        labels = ["spaces.orchestrator=1", f"spaces.space={space_id}", "spaces.standby=1"]
+        try:
+            containers = self._client_or_connect().containers.list(all=True, filters={"label": labels})
+            for container in containers:
+                if container.id in ours:
+                    continue
+                try:
+                    container.get_archive(START_FILE)
+                except NotFound:
+                    container.remove(force=True)
+        except (DockerException, OSError):
+            return  # best effort: a leftover standby only costs memory
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _check_kind(self, spec: LaunchSpec) -> None:
+        if spec.artifact.kind != "image":
+            raise RuntimeBackendError(
+                f"The container runtime runs images, not {spec.artifact.kind!r} artifacts."
+            )
+
+    @staticmethod
+    def _standby_fits(standby: _Standby, spec: LaunchSpec) -> bool:
+        return (
+            standby.instance.deps_key == spec.artifact.deps_key
+            and standby.deps_reference == spec.artifact.deps_reference
+        )

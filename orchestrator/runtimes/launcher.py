@@ -1,0 +1,161 @@
+"""Start a Space's app inside the Space's own Python: at once, or from a warm standby.
+
+Standalone and stdlib only: this file runs under the Space's interpreter, which does not have the
+orchestrator installed. Runtimes execute it by path (processes) or copy it into the container.
+
+    python launcher.py run APP_FILE [--exit-file PATH] [--instance ID]
+    python launcher.py standby START_FILE [--preload gradio,numpy] [--exit-file PATH] [--instance ID]
+
+``standby`` imports the preload modules first (a missing one is noted on stderr and skipped), then
+waits for START_FILE: JSON ``{"app_dir", "app_file", "env", "unset"}``, written atomically by the
+runtime. It applies the environment, changes to the app folder and runs the app as ``__main__``.
+
+The app behaves as under ``python app.py``: same ``sys.argv``, ``sys.path[0]`` and working folder, a
+traceback and exit status 1 on an uncaught exception. ``--exit-file`` receives the exit status so a
+restarted control plane can read it; ``--instance`` only marks the command line for the runtime.
+This module must not import anything beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import runpy
+import sys
+import time
+import traceback
+from types import TracebackType
+from typing import Any
+
+POLL_SECONDS = 0.02
+
+
+def _note(message: str) -> None:
+    print(f"[spaces-launcher] {message}", file=sys.stderr, flush=True)
+
+
+def _own_dir_off_path() -> None:
+    """Keep this file's folder off ``sys.path`` so its neighbours never shadow app or SDK modules."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+        del sys.path[0]
+
+
+def preload(modules: list[str]) -> None:
+    started = time.monotonic()
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            _note(f"preload: cannot import {name!r} ({error}); continuing without it")
+        except Exception as error:
+            _note(f"preload: importing {name!r} failed ({type(error).__name__}: {error}); continuing")
+    if modules:
+        _note(f"preloaded {', '.join(modules)} in {time.monotonic() - started:.1f}s; waiting for the app")
+
+
+def wait_for_start(start_file: str) -> dict[str, Any]:
+    """Poll for the start file; exit when the control plane that started this standby is gone."""
+    parent = os.getppid()
+    while True:
+        try:
+            with open(start_file, encoding="utf-8") as handle:
+                request: dict[str, Any] = json.load(handle)
+            return request
+        except FileNotFoundError:
+            pass
+        except ValueError:
+            pass  # written by a tar extraction in place: read again once complete
+        if parent != 1 and os.getppid() != parent:
+            _note("the control plane that started this standby is gone; exiting")
+            raise SystemExit(0)
+        time.sleep(POLL_SECONDS)
+
+
+def apply_start(request: dict[str, Any]) -> str:
+    """Apply a start request to this interpreter; return the absolute path of the app file."""
+    for name in request.get("unset", []):
+        os.environ.pop(str(name), None)
+    for name, value in dict(request.get("env", {})).items():
+        os.environ[str(name)] = str(value)
+    app_dir = os.path.abspath(str(request["app_dir"]))
+    os.chdir(app_dir)
+    return os.path.join(app_dir, str(request["app_file"]))
+
+
+def _app_frames(tb: TracebackType | None, app_file: str) -> TracebackType | None:
+    """Drop the launcher's and runpy's frames so the traceback reads like ``python app.py``'s."""
+    cursor = tb
+    while cursor is not None:
+        if os.path.abspath(cursor.tb_frame.f_code.co_filename) == app_file:
+            return cursor
+        cursor = cursor.tb_next
+    return tb
+
+
+def run_app(app_file: str) -> int:
+    """Run ``app_file`` as ``__main__``; return its exit status."""
+    app_file = os.path.abspath(app_file)
+    sys.argv = [app_file]
+    # The launcher's own entry was removed at start; the app's folder takes its place, as under python.
+    sys.path.insert(0, os.path.dirname(app_file))
+    try:
+        runpy.run_path(app_file, run_name="__main__")
+    except SystemExit as stop:
+        code = stop.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        print(code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        return 130
+    except BaseException as error:
+        traceback.print_exception(type(error), error, _app_frames(error.__traceback__, app_file))
+        return 1
+    return 0
+
+
+def _write_exit_file(path: str | None, code: int) -> None:
+    if not path:
+        return
+    try:
+        temporary = f"{path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(f"{code}\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        _note(f"cannot write the exit file {path}: {error}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="launcher.py", description="Start a Space's app.")
+    modes = parser.add_subparsers(dest="mode", required=True)
+    run = modes.add_parser("run", help="run the app at once")
+    run.add_argument("app_file")
+    standby = modes.add_parser("standby", help="preload modules, then wait for a start file")
+    standby.add_argument("start_file")
+    standby.add_argument("--preload", default="", help="comma-separated modules to import first")
+    for mode in (run, standby):
+        mode.add_argument("--exit-file", default=None)
+        mode.add_argument("--instance", default=None)
+    args = parser.parse_args(argv)
+
+    _own_dir_off_path()
+    if args.mode == "run":
+        app_file = args.app_file
+    else:
+        preload([name.strip() for name in args.preload.split(",") if name.strip()])
+        app_file = apply_start(wait_for_start(args.start_file))
+    sys.stdout.flush()
+    code = run_app(app_file)
+    _write_exit_file(args.exit_file, code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

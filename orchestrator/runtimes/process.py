@@ -1,0 +1,283 @@
+"""Run Spaces as local processes, each in its own virtual environment and session.
+
+Owns the process runtime: choosing a port, building an instance's environment, starting
+``launcher.py`` (cold, or as a warm standby that receives the app later), observing pids across
+control-plane restarts and stopping process groups. Instances run in a new session with their output
+going straight to the log file, so they outlive the control plane; children this process started are
+reaped by a waiter thread. It knows nothing of builds, health checks or routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import RuntimeBackendError
+from orchestrator.runtimes import procfs
+from orchestrator.runtimes.base import Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+STOP_GRACE_SECONDS = 5.0
+_INHERITED = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE")
+"""The only control-plane variables an app sees; the rest (database URLs, tokens) stay private."""
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def instance_env(spec: LaunchSpec, *, venv: Path, port: int, instance_id: str) -> dict[str, str]:
+    """The complete environment of one instance: the Space's variables plus what the runtime decides."""
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    env.update(spec.env)
+    path = spec.env.get("PATH") or os.environ.get("PATH") or os.defpath
+    env.update(
+        {
+            "PATH": f"{venv / 'bin'}{os.pathsep}{path}",
+            "VIRTUAL_ENV": str(venv),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(port),
+            "PORT": str(port),
+            "PYTHONUNBUFFERED": "1",
+            "SPACES_INSTANCE_ID": instance_id,
+        }
+    )
+    return env
+
+
+def new_instance_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class _Standby:
+    instance: Instance
+    process: subprocess.Popen[bytes]
+    reference: str
+    env: dict[str, str]
+    start_file: Path
+
+
+class ProcessRuntime(Runtime):
+    """Spaces as local processes; ``Artifact.reference`` is a virtual environment folder."""
+
+    name = "process"
+
+    def __init__(self, *, logs_dir: Path) -> None:
+        super().__init__(logs_dir=logs_dir)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._standbys: dict[str, _Standby] = {}
+
+    # -- starting ---------------------------------------------------------------------------------
+
+    async def start(self, spec: LaunchSpec) -> Instance:
+        venv = self._venv(spec)
+        standby = await self._take_standby(spec)
+        if standby is not None:
+            env = instance_env(
+                spec, venv=venv, port=standby.instance.port, instance_id=standby.instance.instance_id
+            )
+            request = {
+                "app_dir": str(Path(spec.artifact.app_dir).resolve()),
+                "app_file": spec.app_file,
+                "env": env,
+                "unset": sorted(set(standby.env) - set(env)),
+            }
+            _write_atomically(standby.start_file, json.dumps(request))
+            return standby.instance
+
+        instance_id = new_instance_id()
+        port = free_port()
+        log_path = self.log_path(spec.space_id, instance_id)
+        argv = list(spec.command) or [
+            str(venv / "bin" / "python"),
+            str(LAUNCHER),
+            "run",
+            spec.app_file,
+            "--exit-file",
+            str(_exit_file(log_path)),
+            f"--instance={instance_id}",
+        ]
+        env = instance_env(spec, venv=venv, port=port, instance_id=instance_id)
+        process = self._spawn(argv, env=env, cwd=Path(spec.artifact.app_dir), log_path=log_path)
+        self._children[instance_id] = process
+        return Instance(
+            instance_id=instance_id,
+            space_id=spec.space_id,
+            handle=str(process.pid),
+            host="127.0.0.1",
+            port=port,
+            log_path=str(log_path),
+            deps_key=spec.artifact.deps_key,
+        )
+
+    async def prepare_standby(self, spec: LaunchSpec) -> None:
+        if spec.command:
+            return  # a custom command is not a Python app the launcher can hand over to
+        venv = self._venv(spec)
+        current = self._standbys.get(spec.space_id)
+        if current is not None and self._standby_fits(current, spec):
+            return
+        await self.discard_standby(spec.space_id)
+
+        instance_id = new_instance_id()
+        port = free_port()
+        log_path = self.log_path(spec.space_id, instance_id)
+        start_file = log_path.with_name(f"run-{instance_id}.start.json")
+        start_file.unlink(missing_ok=True)
+        argv = [
+            str(venv / "bin" / "python"),
+            str(LAUNCHER),
+            "standby",
+            str(start_file),
+            "--preload",
+            ",".join(spec.preload),
+            "--exit-file",
+            str(_exit_file(log_path)),
+            f"--instance={instance_id}",
+        ]
+        env = instance_env(spec, venv=venv, port=port, instance_id=instance_id)
+        process = self._spawn(argv, env=env, cwd=log_path.parent, log_path=log_path)
+        self._children[instance_id] = process
+        instance = Instance(
+            instance_id=instance_id,
+            space_id=spec.space_id,
+            handle=str(process.pid),
+            host="127.0.0.1",
+            port=port,
+            log_path=str(log_path),
+            deps_key=spec.artifact.deps_key,
+        )
+        self._standbys[spec.space_id] = _Standby(instance, process, spec.artifact.reference, env, start_file)
+
+    async def discard_standby(self, space_id: str) -> None:
+        standby = self._standbys.pop(space_id, None)
+        if standby is not None:
+            await self.stop(standby.instance)
+
+    async def close(self) -> None:
+        for space_id in list(self._standbys):
+            await self.discard_standby(space_id)
+
+    # -- observing and stopping -------------------------------------------------------------------
+
+    async def status(self, instance: Instance) -> InstanceStatus:
+        child = self._children.get(instance.instance_id)
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return InstanceStatus(InstanceState.RUNNING)
+            return InstanceStatus(InstanceState.EXITED, _exit_status(code))
+        if procfs.is_instance(_pid(instance), instance.instance_id):
+            return InstanceStatus(InstanceState.RUNNING)
+        exit_file = _exit_file(Path(instance.log_path))
+        try:
+            return InstanceStatus(InstanceState.EXITED, int(exit_file.read_text().strip()))
+        except (OSError, ValueError):
+            pass
+        if Path(instance.log_path).exists():
+            return InstanceStatus(InstanceState.EXITED)
+        return InstanceStatus(InstanceState.MISSING)
+
+    async def stop(self, instance: Instance) -> None:
+        pid = _pid(instance)
+        child = self._children.pop(instance.instance_id, None)
+        # A pid from an earlier run is signalled only while it still proves to be this instance.
+        if child is None and not procfs.is_instance(pid, instance.instance_id):
+            return
+        procfs.signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while procfs.group_alive(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if procfs.group_alive(pid):
+            procfs.signal_group(pid, signal.SIGKILL)
+        if child is not None:
+            await asyncio.to_thread(child.wait)
+        Path(instance.log_path).with_name(f"run-{instance.instance_id}.start.json").unlink(missing_ok=True)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _venv(self, spec: LaunchSpec) -> Path:
+        if spec.artifact.kind != "venv":
+            raise RuntimeBackendError(
+                f"The process runtime runs virtual environments, not {spec.artifact.kind!r} artifacts."
+            )
+        venv = Path(spec.artifact.reference)
+        if not (venv / "bin" / "python").exists():
+            raise RuntimeBackendError(f"The environment of {spec.space_id} is missing ({venv}); rebuild it.")
+        return venv
+
+    def _standby_fits(self, standby: _Standby, spec: LaunchSpec) -> bool:
+        return (
+            standby.process.poll() is None
+            and standby.instance.deps_key == spec.artifact.deps_key
+            and standby.reference == spec.artifact.reference
+        )
+
+    async def _take_standby(self, spec: LaunchSpec) -> _Standby | None:
+        """Remove the Space's standby from the pool; return it when it can run ``spec``."""
+        if spec.command:
+            return None
+        standby = self._standbys.pop(spec.space_id, None)
+        if standby is None:
+            return None
+        if self._standby_fits(standby, spec):
+            return standby
+        await self.stop(standby.instance)
+        return None
+
+    def _spawn(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path
+    ) -> subprocess.Popen[bytes]:
+        try:
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except OSError as error:
+            raise RuntimeBackendError(f"Could not start {argv[0]}: {error}") from error
+        # Reap the child as soon as it ends so no zombie is left; the exit code stays on ``process``.
+        threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+        return process
+
+
+def _pid(instance: Instance) -> int:
+    try:
+        return int(instance.handle)
+    except ValueError:
+        return -1
+
+
+def _exit_file(log_path: Path) -> Path:
+    return log_path.with_suffix(".exit")
+
+
+def _exit_status(code: int) -> int:
+    """``Popen`` reports death by signal N as -N; report it the way shells and engines do."""
+    return 128 - code if code < 0 else code
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Build the runtime base images, skipping those already up to date:
+#
+#   <prefix>/debian:bookworm          debian/build.sh (debootstrap, or the official image)
+#   <prefix>/python:3.11              python/Containerfile on top of debian (or python:3.11-slim)
+#   <prefix>/gradio:<VER>-py3.11      gradio/Containerfile on top of python, only with --gradio VER
+#
+# <prefix> is $SPACES_BASE_IMAGE_PREFIX (default localhost/spaces, the orchestrator's
+# base_image_prefix setting).
+#
+# Usage: runtime-images/build.sh [--gradio VERSION|latest]... [--force] [--source debootstrap|registry]
+#   --gradio VER   also build the Gradio image for that version (repeatable; "latest" asks PyPI)
+#   --force        rebuild every image even if its recipe hash label matches (layer cache still used)
+#   --source S     same as SPACES_BASE_SOURCE=S: debootstrap (default; no registry needed) or
+#                  registry (docker.io/library/debian:bookworm-slim and python:3.11-slim-bookworm)
+# Env: SPACES_CONTAINER_ENGINE=podman|docker (default: podman if installed, else docker),
+#      SPACES_CACHE_DIR (debootstrap tarball cache), EXTRA_APT_PACKAGES (added to the python image).
+#
+# "Up to date" = the image carries the label org.spaces.recipe equal to a hash of its recipe:
+# Containerfile, the ID of the image it is built FROM, the build args and the files copied in.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+gradio_versions=()
+force=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --gradio) [[ $# -ge 2 ]] || { echo "--gradio needs a version" >&2; exit 2; }; gradio_versions+=("$2"); shift 2 ;;
+    --gradio=*) gradio_versions+=("${1#*=}"); shift ;;
+    --force) force=1; shift ;;
+    --source) export SPACES_BASE_SOURCE="$2"; shift 2 ;;
+    --source=*) export SPACES_BASE_SOURCE="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[runtime-images] %s\n' "$*" >&2; }
+die() { printf '[runtime-images] error: %s\n' "$*" >&2; exit 1; }
+
+source_kind="${SPACES_BASE_SOURCE:-debootstrap}"
+[[ "$source_kind" == debootstrap || "$source_kind" == registry ]] \
+  || die "SPACES_BASE_SOURCE must be debootstrap or registry, not '$source_kind'"
+prefix="${SPACES_BASE_IMAGE_PREFIX:-localhost/spaces}"
+export SPACES_BASE_SOURCE="$source_kind" SPACES_BASE_IMAGE_PREFIX="$prefix"
+
+engine="${SPACES_CONTAINER_ENGINE:-}"
+if [[ -z "$engine" ]]; then
+  if command -v podman >/dev/null 2>&1; then engine=podman
+  elif command -v docker >/dev/null 2>&1; then engine=docker
+  else die "neither podman nor docker is installed (run scripts/install.sh)"; fi
+fi
+export SPACES_CONTAINER_ENGINE="$engine"
+build_flags=(--network host)
+if [[ "$engine" == docker ]]; then
+  export DOCKER_BUILDKIT=1            # RUN --mount=type=cache needs BuildKit
+  "$engine" info >/dev/null 2>&1 || die "docker is installed but its daemon does not answer"
+else
+  build_flags+=(--layers)
+fi
+
+image_id() { "$engine" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+image_label() {
+  "$engine" image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+hash_of() { sha256sum | cut -c1-24; }
+
+# build NAME TAG CONTEXT RECIPE_HASH [build args...]: skip when the image's recipe label matches.
+build() {
+  local name="$1" tag="$2" context="$3" recipe="$4"; shift 4
+  if [[ $force -eq 0 && "$(image_label "$tag" org.spaces.recipe)" == "$recipe" ]]; then
+    log "$name: $tag is up to date (recipe $recipe); skipping"
+    return 0
+  fi
+  log "$name: building $tag (recipe $recipe)"
+  local start=$SECONDS
+  "$engine" build "${build_flags[@]}" --label "org.spaces.recipe=$recipe" -t "$tag" "$@" "$context"
+  log "$name: built $tag in $((SECONDS - start)) s"
+}
+
+find_uv() {
+  # The static binary: `which uv` may be a pyenv shim script, which would not run in the image.
+  local cand
+  for cand in "${SPACES_UV_BIN:-}" \
+      "$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || true)" \
+      "$(readlink -f "$(command -v uv 2>/dev/null || true)" 2>/dev/null || true)" \
+      "$HOME/.local/bin/uv" /usr/local/bin/uv; do
+    [[ -n "$cand" && -f "$cand" ]] || continue
+    [[ "$(head -c 4 "$cand" | od -An -c | tr -d ' ')" == '177ELF' ]] || continue
+    echo "$cand"; return 0
+  done
+  return 1
+}
+
+resolve_gradio_version() {
+  local v="$1"
+  if [[ "$v" != latest ]]; then echo "$v"; return; fi
+  curl -fsSL --max-time 30 https://pypi.org/pypi/gradio/json \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["version"])'
+}
+
+total_start=$SECONDS
+
+# 1. debian ------------------------------------------------------------------------------------
+log "engine: $engine; source: $source_kind; prefix: $prefix"
+debian_args=()
+[[ $force -eq 1 ]] && debian_args+=(--force)
+"$here/debian/build.sh" "${debian_args[@]}"
+
+# 2. python ------------------------------------------------------------------------------------
+if [[ "$source_kind" == registry ]]; then
+  python_base="docker.io/library/python:3.11-slim-bookworm"
+  [[ -n "$(image_id "$python_base")" ]] || { log "pulling $python_base"; "$engine" pull "$python_base"; }
+else
+  python_base="$prefix/debian:bookworm"
+fi
+ca_bundle="${SPACES_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+[[ -s "$ca_bundle" ]] || die "CA bundle $ca_bundle not found (apt-get install ca-certificates)"
+uv_bin="$(find_uv)" || die "the static uv binary was not found (pip install uv, or set SPACES_UV_BIN)"
+extra_apt="${EXTRA_APT_PACKAGES:-}"
+
+ctx="$(mktemp -d "${TMPDIR:-/tmp}/spaces-python-ctx.XXXXXX")"
+trap 'rm -rf "$ctx"' EXIT
+cp "$here/python/Containerfile" "$ctx/Containerfile"
+cp "$ca_bundle" "$ctx/ca-certificates.crt"
+cp "$uv_bin" "$ctx/uv"
+python_recipe="$( { cat "$ctx/Containerfile"; image_id "$python_base"; echo "extra=$extra_apt";
+                    sha256sum "$ctx/ca-certificates.crt" "$ctx/uv" | cut -d' ' -f1; } | hash_of)"
+build python "$prefix/python:3.11" "$ctx" "$python_recipe" \
+  -f "$ctx/Containerfile" --build-arg "BASE=$python_base" --build-arg "EXTRA_APT_PACKAGES=$extra_apt"
+
+# 3. gradio (optional) -------------------------------------------------------------------------
+for requested in "${gradio_versions[@]}"; do
+  version="$(resolve_gradio_version "$requested")" || die "could not resolve gradio version '$requested'"
+  [[ -n "$version" ]] || die "could not resolve gradio version '$requested'"
+  gradio_recipe="$( { cat "$here/gradio/Containerfile"; image_id "$prefix/python:3.11";
+                      echo "gradio=$version"; } | hash_of)"
+  build gradio "$prefix/gradio:$version-py3.11" "$here/gradio" "$gradio_recipe" \
+    -f "$here/gradio/Containerfile" --build-arg "BASE=$prefix/python:3.11" \
+    --build-arg "GRADIO_VERSION=$version"
+done
+
+log "done in $((SECONDS - total_start)) s:"
+"$engine" images --filter "reference=$prefix/*" >&2 || true
