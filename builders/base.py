@@ -23,7 +23,7 @@ DEFAULT_GRADIO_VERSION = "6.31.0"
 DEFAULT_STARTUP_TIMEOUT = 30 * 60.0
 """The Hub's default ``startup_duration_timeout`` (30m), in seconds."""
 
-DEPS_RECIPE_VERSION = 1
+DEPS_RECIPE_VERSION = 2
 """Part of every ``deps_key``; bump it when recipe.py changes how the dependency stage is built."""
 
 

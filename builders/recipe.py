@@ -50,6 +50,10 @@ class VenvSpec:
     deps_key: str
 
 
+RUNTIME_EXTRAS: dict[str, tuple[str, ...]] = {"gradio": ("spaces",)}
+"""Packages the Hub installs beside an SDK: Gradio Spaces get ``spaces`` (ZeroGPU decorators, reloading)."""
+
+
 def sdk_requirement(plan: BuildPlan) -> str:
     """The pin that keeps the SDK at ``sdk_version`` whatever requirements.txt asks for."""
     return f"{plan.sdk}=={plan.sdk_version}"
@@ -86,7 +90,8 @@ def render_deps_stage(plan: BuildPlan) -> str:
         requirements = ""
         if plan.requirements is not None:
             requirements = f" -r {DEPS_DIR}/requirements.txt --override {DEPS_DIR}/sdk-overrides.txt"
-        lines.append(f"{UV_INSTALL}{requirements} {shlex.quote(sdk_requirement(plan))}")
+        packages = " ".join(shlex.quote(p) for p in (sdk_requirement(plan), *RUNTIME_EXTRAS.get(plan.sdk, ())))
+        lines.append(f"{UV_INSTALL}{requirements} {packages}")
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +122,7 @@ def venv_spec(plan: BuildPlan) -> VenvSpec:
     """What to install into a venv for the local-process runtime (``uv venv`` + ``uv pip install``)."""
     return VenvSpec(
         python_version=plan.python_version,
-        packages=(sdk_requirement(plan),),
+        packages=(sdk_requirement(plan), *RUNTIME_EXTRAS.get(plan.sdk, ())),
         overrides=(sdk_requirement(plan),),
         requirements=plan.requirements,
         pre_requirements=plan.pre_requirements,

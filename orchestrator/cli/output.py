@@ -98,7 +98,7 @@ def render_status(info: dict[str, Any]) -> None:
     if building:
         rows.append(("building", short_sha(building)))
     rows.append(("serving", short_sha(field(runtime, "servingSha"))))
-    rows.append(("app", text_of(info.get("host"))))
+    rows.append(("app", text_of(info.get("appUrl") or info.get("host"))))
     rows.append(("git", text_of(info.get("gitUrl"))))
     for label, value in rows:
         console.print(Text(f"  {label + ':':<10}{value}"))
@@ -136,6 +136,6 @@ def render_space_list(spaces: list[dict[str, Any]]) -> None:
     for space in spaces:
         stage = space_stage(space)
         table.add_row(
-            text_of(space.get("id")), text_of(space.get("sdk")), stage_text(stage), text_of(space.get("host"))
+            text_of(space.get("id")), text_of(space.get("sdk")), stage_text(stage), text_of(space.get("appUrl") or space.get("host"))
         )
     console.print(table)

@@ -124,6 +124,7 @@ def space_view(space: Space, settings: Settings) -> dict[str, Any]:
         "subdomain": sub,
         "host": settings.app_url(sub).rstrip("/"),
         "gitUrl": f"{settings.effective_public_url}/spaces/{space.space_id}",
+        "appUrl": settings.app_url(sub),
         "likes": 0,
         "tags": [space.sdk],
         "cardData": space.card_data or {},

@@ -13,7 +13,9 @@ import docker
 from docker.errors import DockerException
 
 DEFAULT_SOCKETS = ("unix:///var/run/docker.sock", "unix:///run/podman/podman.sock")
-PING_TIMEOUT_SECONDS = 3
+PING_TIMEOUT_SECONDS = 10
+PING_API_VERSION = "1.41"
+"""Fixed for pings, skipping the version negotiation (Docker 20.10 and Podman 3 speak it)."""
 
 
 def candidate_urls(base_url: str | None = None) -> list[str]:
@@ -25,16 +27,16 @@ def candidate_urls(base_url: str | None = None) -> list[str]:
     return list(DEFAULT_SOCKETS)
 
 
-def connect(url: str, *, timeout: int = 60) -> Any:
+def connect(url: str, *, timeout: int = 60, version: str = "auto") -> Any:
     """A ``docker.DockerClient`` for ``url``; raises ``DockerException`` or ``OSError`` if none answers."""
     # Log followers hold one connection each for as long as their container runs.
-    return docker.DockerClient(base_url=url, version="auto", timeout=timeout, max_pool_size=64)
+    return docker.DockerClient(base_url=url, version=version, timeout=timeout, max_pool_size=64)
 
 
 def answers(url: str) -> bool:
     """Whether an engine answers a ping at ``url``."""
     try:
-        client = connect(url, timeout=PING_TIMEOUT_SECONDS)
+        client = connect(url, timeout=PING_TIMEOUT_SECONDS, version=PING_API_VERSION)
     except (DockerException, OSError):
         return False
     try:

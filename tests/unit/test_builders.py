@@ -320,7 +320,7 @@ def test_containerfile_layers_in_order() -> None:
         "COPY --chown=1000:1000 .spaces/pre-requirements.txt .spaces/requirements.txt",
         "uv pip install --python /home/user/.venv/bin/python -r /home/user/.spaces/pre-requirements.txt",
         "-r /home/user/.spaces/requirements.txt --override /home/user/.spaces/sdk-overrides.txt",
-        "gradio==5.49.1\n",
+        "gradio==5.49.1 spaces\n",
         "FROM deps AS app",
         "COPY --chown=1000:1000 . /home/user/app",
         'GRADIO_SERVER_NAME="0.0.0.0"',
@@ -356,7 +356,7 @@ def test_venv_spec() -> None:
     plan = plan_build(full_repo())
     spec = venv_spec(plan)
     assert spec.python_version == "3.11"
-    assert spec.packages == ("gradio==5.49.1",)
+    assert spec.packages == ("gradio==5.49.1", "spaces")
     assert spec.overrides == ("gradio==5.49.1",)
     assert spec.requirements == "numpy\n"
     assert spec.pre_requirements == "pip>=24\n"

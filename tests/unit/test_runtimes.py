@@ -200,7 +200,9 @@ def _standby_id(runtime: ProcessRuntime) -> str:
     return str(standbys[SPACE].instance.instance_id)
 
 
-async def test_process_standby_with_other_deps_is_discarded(processes: ProcessRuntime, tmp_path: Path) -> None:
+async def test_process_standby_with_other_deps_is_discarded(
+    processes: ProcessRuntime, tmp_path: Path
+) -> None:
     app_dir = write_app(tmp_path / "v1", APP.format(version="v1"))
     await processes.prepare_standby(venv_spec(app_dir, deps_key="old"))
     standby_pid = int(processes._standbys[SPACE].instance.handle)
@@ -291,7 +293,11 @@ def test_image() -> Iterator[str]:
         pytest.skip(f"{BASE_IMAGE} is not built on this machine")
     tag = f"localhost/spaces/runtime-test:{uuid.uuid4().hex[:8]}"
     files = {
-        "Dockerfile": f'FROM {BASE_IMAGE}\nCOPY --chown=1000:1000 app.py /home/user/app/app.py\nCMD ["python", "app.py"]\n',
+        "Dockerfile": (
+            f"FROM {BASE_IMAGE}\n"
+            "COPY --chown=1000:1000 app.py /home/user/app/app.py\n"
+            'CMD ["python", "app.py"]\n'
+        ),
         "app.py": APP.format(version="v1"),
     }
     context = io.BytesIO()
@@ -333,7 +339,9 @@ def image_spec(image: str, app_dir: Path, **overrides: Any) -> LaunchSpec:
 
 
 @pytest.mark.container
-async def test_container_cold_then_standby(containers: ContainerRuntime, test_image: str, tmp_path: Path) -> None:
+async def test_container_cold_then_standby(
+    containers: ContainerRuntime, test_image: str, tmp_path: Path
+) -> None:
     v1 = write_app(tmp_path / "v1", APP.format(version="v1"))
     started = time.monotonic()
     cold = await containers.start(image_spec(test_image, v1))
@@ -372,7 +380,9 @@ async def test_container_cold_then_standby(containers: ContainerRuntime, test_im
 
 
 @pytest.mark.container
-async def test_container_crash_and_restart(containers: ContainerRuntime, test_image: str, tmp_path: Path) -> None:
+async def test_container_crash_and_restart(
+    containers: ContainerRuntime, test_image: str, tmp_path: Path
+) -> None:
     bad = write_app(tmp_path / "bad", CRASHING_APP)
     spec = image_spec(test_image, bad, command=("python", "-c", CRASHING_APP))
     instance = await containers.start(spec)

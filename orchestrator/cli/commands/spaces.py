@@ -46,7 +46,7 @@ def create(
     console = output.stdout()
     console.print(Text(f"Created {owner}/{name}", style="bold"))
     console.print(Text(f"  git:  {git_url}"))
-    console.print(Text(f"  app:  {output.text_of(info.get('host'))}"))
+    console.print(Text(f"  app:  {output.text_of(info.get('appUrl') or info.get('host'))}"))
     console.print()
     console.print(Text("Push your app (user name: your user, password: your token):"))
     console.print(Text(f"  git remote add space {git_url} && git push space main"))
