@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.types import ASGIApp
@@ -73,6 +74,11 @@ def create_api(platform: Platform) -> FastAPI:
     @api.exception_handler(SpacesError)
     async def spaces_error(_request: Request, exc: SpacesError) -> JSONResponse:
         return _error_response(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"Invalid request: {problems}", "detail": exc.errors()}, status_code=422)
 
     @api.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

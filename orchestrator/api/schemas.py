@@ -12,7 +12,7 @@ class CreateUser(BaseModel):
 
 class CreateToken(BaseModel):
     role: str = "write"
-    name: str = ""
+    name: str | None = None
 
 
 class CreateRepo(BaseModel):

@@ -195,15 +195,21 @@ class ProcessRuntime(Runtime):
     async def stop(self, instance: Instance) -> None:
         pid = _pid(instance)
         child = self._children.pop(instance.instance_id, None)
-        # A pid from an earlier run is signalled only while it still proves to be this instance.
-        if child is None and not procfs.is_instance(pid, instance.instance_id):
-            return
-        procfs.signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while procfs.group_alive(pid) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if procfs.group_alive(pid):
-            procfs.signal_group(pid, signal.SIGKILL)
+
+        # Signal only while the pid provably is this instance: once its process is reaped, the pid (and
+        # with it the process group id) may belong to anyone (pid_max is often 32768).
+        def alive() -> bool:
+            if child is not None:
+                return child.poll() is None
+            return procfs.is_instance(pid, instance.instance_id)
+
+        if alive():
+            procfs.signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            while alive() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if alive():
+                procfs.signal_group(pid, signal.SIGKILL)
         if child is not None:
             await asyncio.to_thread(child.wait)
         Path(instance.log_path).with_name(f"run-{instance.instance_id}.start.json").unlink(missing_ok=True)

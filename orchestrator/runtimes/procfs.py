@@ -53,12 +53,3 @@ def signal_group(pid: int, signum: signal.Signals) -> bool:
     except PermissionError:
         return False
     return True
-
-
-def group_alive(pid: int) -> bool:
-    """Whether any process is left in the group led by ``pid`` (signal 0 probes without sending)."""
-    try:
-        os.killpg(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True

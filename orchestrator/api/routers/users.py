@@ -25,7 +25,7 @@ def create_user(body: CreateUser, caller: Caller = Depends(require_caller),
 @router.post("/tokens", status_code=201)
 def create_token(body: CreateToken, caller: Caller = Depends(require_caller),
                  session: Session = Depends(get_session)) -> dict[str, Any]:
-    return {"token": users.create_token(session, caller, role=body.role, name=body.name), "role": body.role}
+    return {"token": users.create_token(session, caller, role=body.role, name=body.name or ""), "role": body.role}
 
 
 @router.get("/whoami-v2")
