@@ -67,5 +67,7 @@ def serve(settings: Settings) -> None:
     if admin_token:
         print(f"First start: admin token {admin_token}\n  (saved to {settings.data_dir / 'admin_token'};"
               " add users with `spaces users add NAME`)", file=sys.stderr)
+    # The proxy forwards the app's own Server/Date headers and sets X-Forwarded-* itself.
     uvicorn.run(create_app(platform), host=settings.host, port=settings.port, log_level="warning",
-                proxy_headers=False, ws_ping_interval=None)
+                proxy_headers=False, server_header=False, date_header=False, ws_ping_interval=None,
+                ws="websockets")

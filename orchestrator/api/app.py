@@ -58,7 +58,7 @@ def _error_response(exc: SpacesError) -> JSONResponse:
     return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 
 
-def create_api(platform: Platform) -> FastAPI:
+def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await platform.reconciler.start()
@@ -67,6 +67,8 @@ def create_api(platform: Platform) -> FastAPI:
         finally:
             await platform.reconciler.close()
             await platform.runtime.close()
+            await platform.pipeline.engine.close()
+            await proxy.aclose()
 
     api = FastAPI(title="Spaces orchestrator", version=__version__, lifespan=lifespan)
     api.state.platform = platform
@@ -95,4 +97,4 @@ def create_api(platform: Platform) -> FastAPI:
 def create_app(platform: Platform) -> ASGIApp:
     """The whole control plane: the API on ``domain``, each Space's app on ``{sub}.{domain}``."""
     proxy = ProxyApp(platform.routes, _describe(platform))
-    return host_dispatch(api=create_api(platform), proxy=proxy, domain=platform.settings.domain)
+    return host_dispatch(api=create_api(platform, proxy), proxy=proxy, domain=platform.settings.domain)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.runtimes.container import ContainerRuntime
-from tests.e2e.harness import ControlPlane
+from orchestrator.testing import ControlPlane
 
 
 def _localhost_subdomains_resolve() -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ControlPlane, SpaceRepo, git
+from orchestrator.testing import ControlPlane, SpaceRepo, git
 
 README = "---\nsdk: gradio\nsdk_version: 6.31.0\napp_file: app.py\n{extra}---\n# test\n"
 APP = "import gradio as gr\n\ngr.Interface(fn=lambda n: f'Hello {n}', inputs='text', outputs='text').launch()\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from gradio_client import Client
 
-from tests.e2e.harness import ControlPlane, SpaceRepo
+from orchestrator.testing import ControlPlane, SpaceRepo
 
 
 class Poller:

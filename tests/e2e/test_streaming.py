@@ -9,7 +9,7 @@ from pathlib import Path
 from gradio_client import Client
 from websockets.sync.client import connect
 
-from tests.e2e.harness import REPO_ROOT, ControlPlane, SpaceRepo, git
+from orchestrator.testing import REPO_ROOT, ControlPlane, SpaceRepo, git
 
 
 def test_generator_streams_and_websocket_echoes(plane: ControlPlane, tmp_path: Path) -> None:

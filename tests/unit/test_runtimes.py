@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sys
 import tarfile
 import time
@@ -258,6 +259,51 @@ async def test_process_status_after_control_plane_restart(processes: ProcessRunt
     await restarted.stop(rebuilt)
     assert (await restarted.status(rebuilt)).state is InstanceState.EXITED
     assert (await processes.status(instance)).state is InstanceState.EXITED
+
+
+CONTROL_PLANE = """\
+import asyncio, json, sys
+from pathlib import Path
+from orchestrator.runtimes import ProcessRuntime
+from orchestrator.runtimes.base import Artifact, LaunchSpec
+
+async def main():
+    runtime = ProcessRuntime(logs_dir=Path(sys.argv[1]))
+    artifact = Artifact("venv", sys.prefix, sys.prefix, "deps-1", sys.argv[2])
+    spec = LaunchSpec("alice/demo", artifact, "app.py", {"GREETING": "hi"}, preload=("json",))
+    instance = await runtime.start(spec)
+    await runtime.prepare_standby(spec)
+    standby = runtime._standbys["alice/demo"].instance
+    print(json.dumps({"instance": instance.__dict__, "standby": standby.handle}))
+
+asyncio.run(main())
+"""
+
+
+async def test_process_instance_outlives_its_control_plane(tmp_path: Path) -> None:
+    app_dir = write_app(tmp_path / "v1", APP.format(version="v1"))
+    logs_dir = tmp_path / "logs"
+    control_plane = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CONTROL_PLANE, str(logs_dir), str(app_dir), stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await control_plane.communicate()
+    assert control_plane.returncode == 0
+    started = json.loads(output)
+    instance = Instance(**started["instance"])
+
+    restarted = ProcessRuntime(logs_dir=logs_dir)
+    try:
+        assert await get(instance) == "v1 hi"
+        assert (await restarted.status(instance)).state is InstanceState.RUNNING
+        # The orphaned standby notices that its control plane is gone and leaves.
+        standby = Path(f"/proc/{started['standby']}")
+        deadline = time.monotonic() + 15
+        while standby.exists() and "Z" not in (standby / "stat").read_text().rpartition(")")[2][:3]:
+            assert time.monotonic() < deadline, "the orphaned standby is still running"
+            await asyncio.sleep(0.05)
+    finally:
+        await restarted.stop(instance)
+    assert (await restarted.status(instance)).state is InstanceState.EXITED
 
 
 async def test_process_stop_kills_what_ignores_sigterm(processes: ProcessRuntime, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""A real control plane for end-to-end tests: a ``spaces serve`` process, the ``spaces`` CLI and ``git``.
+"""A real control plane for tests and benchmarks: a ``spaces serve`` process, the ``spaces`` CLI and ``git``.
 
 Nothing is faked: the server runs in its own process with its own data directory and port, Spaces are
 pushed with the git CLI, and apps are reached through the server's proxy at ``http://{sub}.localhost:PORT``
@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SPACES_CLI = str(Path(sys.executable).parent / "spaces")
 TRANSITIONAL = {"BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING"}
 
@@ -60,8 +60,8 @@ class ControlPlane:
                 "SPACES_DRAIN_SECONDS": "5", **extra}
 
     def start(self, timeout: float = 60) -> None:
-        log = (self.data_dir / "server.log").open("ab")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.data_dir / "server.log").open("ab")
         self.process = subprocess.Popen([SPACES_CLI, "serve"], env=self.env(), stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
