@@ -46,7 +46,7 @@ docker_engine_answers() {
 step "system packages"
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 pkg_available() { apt-cache show "$1" >/dev/null 2>&1; }
-wanted=(git curl ca-certificates python3 python3-venv)
+wanted=(git curl ca-certificates python3 python3-venv libnss-myhostname)
 use_docker=0
 if [[ $containers -eq 1 ]]; then
   if ! command -v podman >/dev/null 2>&1 && docker_engine_answers; then
@@ -87,6 +87,24 @@ MSG
   fi
 else
   log "no dpkg (not Debian/Ubuntu): make sure these are installed: ${wanted[*]}"
+fi
+
+# --- 1b. *.localhost for every program ------------------------------------------------------
+# Browsers and curl resolve *.localhost to the loopback address by themselves; Python's resolver
+# asks NSS. nss-myhostname answers for "localhost" and its subdomains, so gradio_client and other
+# Python clients can reach http://{owner}-{name}.localhost:8000/.
+step "*.localhost name resolution"
+if getent hosts probe.localhost >/dev/null 2>&1; then
+  log "*.localhost already resolves"
+elif have_root && [[ -f /etc/nsswitch.conf ]]; then
+  "${as_root[@]}" sed -i -E '/^hosts:/{/myhostname/!s/^(hosts:[[:space:]]+files)/\1 myhostname/}' /etc/nsswitch.conf
+  if getent hosts probe.localhost >/dev/null 2>&1; then
+    log "enabled nss-myhostname in /etc/nsswitch.conf"
+  else
+    log "could not make *.localhost resolve; Python clients need an /etc/hosts entry per Space"
+  fi
+else
+  log "not root: add 'myhostname' after 'files' on the hosts: line of /etc/nsswitch.conf"
 fi
 
 # --- 2. containers.conf ----------------------------------------------------------------------
@@ -176,7 +194,9 @@ log "installed the project with its test extras into .venv"
 if [[ $containers -eq 1 ]]; then
   step "runtime images"
   gradio_args=()
-  for v in ${SPACES_GRADIO_VERSIONS:-}; do gradio_args+=(--gradio "$v"); done
+  # The default Gradio version of new Spaces is built ahead, so a first push does not wait for it.
+  default_gradio=$("$repo/.venv/bin/python" -c 'from builders.base import DEFAULT_GRADIO_VERSION as v; print(v)')
+  for v in $default_gradio ${SPACES_GRADIO_VERSIONS:-}; do gradio_args+=(--gradio "$v"); done
   if [[ $use_docker -eq 1 ]]; then export SPACES_CONTAINER_ENGINE=docker; fi
   "$repo/runtime-images/build.sh" "${gradio_args[@]}"
 fi

@@ -4,11 +4,14 @@ Standalone and stdlib only: this file runs under the Space's interpreter, which 
 orchestrator installed. Runtimes execute it by path (processes) or copy it into the container.
 
     python launcher.py run APP_FILE [--exit-file PATH] [--instance ID]
-    python launcher.py standby START_FILE [--preload gradio,numpy] [--exit-file PATH] [--instance ID]
+    python launcher.py standby START_FILE [--preload gradio,numpy] [--parent PID] [--exit-file PATH]
+                                          [--instance ID]
 
 ``standby`` imports the preload modules first (a missing one is noted on stderr and skipped), then
 waits for START_FILE: JSON ``{"app_dir", "app_file", "env", "unset"}``, written atomically by the
 runtime. It applies the environment, changes to the app folder and runs the app as ``__main__``.
+A standby given ``--parent`` leaves when that process (the control plane) is gone: nobody would
+ever hand it an app.
 
 The app behaves as under ``python app.py``: same ``sys.argv``, ``sys.path[0]`` and working folder, a
 traceback and exit status 1 on an uncaught exception. ``--exit-file`` receives the exit status so a
@@ -56,9 +59,8 @@ def preload(modules: list[str]) -> None:
         _note(f"preloaded {', '.join(modules)} in {time.monotonic() - started:.1f}s; waiting for the app")
 
 
-def wait_for_start(start_file: str) -> dict[str, Any]:
-    """Poll for the start file; exit when the control plane that started this standby is gone."""
-    parent = os.getppid()
+def wait_for_start(start_file: str, parent: int | None = None) -> dict[str, Any]:
+    """Poll for the start file; exit once ``parent`` (the control plane) is no longer the parent."""
     while True:
         try:
             with open(start_file, encoding="utf-8") as handle:
@@ -68,7 +70,7 @@ def wait_for_start(start_file: str) -> dict[str, Any]:
             pass
         except ValueError:
             pass  # written by a tar extraction in place: read again once complete
-        if parent != 1 and os.getppid() != parent:
+        if parent is not None and os.getppid() != parent:
             _note("the control plane that started this standby is gone; exiting")
             raise SystemExit(0)
         time.sleep(POLL_SECONDS)
@@ -140,6 +142,7 @@ def main(argv: list[str]) -> int:
     standby = modes.add_parser("standby", help="preload modules, then wait for a start file")
     standby.add_argument("start_file")
     standby.add_argument("--preload", default="", help="comma-separated modules to import first")
+    standby.add_argument("--parent", type=int, default=None, help="exit while waiting if this pid dies")
     for mode in (run, standby):
         mode.add_argument("--exit-file", default=None)
         mode.add_argument("--instance", default=None)
@@ -150,7 +153,7 @@ def main(argv: list[str]) -> int:
         app_file = args.app_file
     else:
         preload([name.strip() for name in args.preload.split(",") if name.strip()])
-        app_file = apply_start(wait_for_start(args.start_file))
+        app_file = apply_start(wait_for_start(args.start_file, args.parent))
     sys.stdout.flush()
     code = run_app(app_file)
     _write_exit_file(args.exit_file, code)

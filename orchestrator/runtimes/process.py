@@ -145,6 +145,8 @@ class ProcessRuntime(Runtime):
             str(start_file),
             "--preload",
             ",".join(spec.preload),
+            "--parent",
+            str(os.getpid()),
             "--exit-file",
             str(_exit_file(log_path)),
             f"--instance={instance_id}",
@@ -178,6 +180,8 @@ class ProcessRuntime(Runtime):
         child = self._children.get(instance.instance_id)
         if child is not None:
             code = child.poll()
+            if code is None and not procfs.is_instance(child.pid, instance.instance_id):
+                code = await asyncio.to_thread(child.wait)  # ended; the reaper thread is collecting it
             if code is None:
                 return InstanceStatus(InstanceState.RUNNING)
             return InstanceStatus(InstanceState.EXITED, _exit_status(code))
