@@ -22,11 +22,11 @@ import httpx
 from orchestrator.runtimes.container import ContainerRuntime
 from orchestrator.testing import ControlPlane, SpaceRepo
 
-APP = '''import gradio as gr
+APP = """import gradio as gr
 
 demo = gr.Interface(fn=lambda name: "Hello " + name, inputs="text", outputs="text", title="{title}")
 demo.launch()
-'''
+"""
 
 
 def wait_for_title(url: str, title: str, timeout: float = 600) -> float:
@@ -51,7 +51,9 @@ def measure(runtime: str, changes: int, warm_seconds: float) -> dict[str, object
         try:
             token = plane.add_user("bench")
             plane.cli("create", "bench/live", "--sdk", "gradio", token=token)
-            repo = SpaceRepo.from_example("gradio-hello", Path(tmp) / "repo", plane.git_url("bench/live", token))
+            repo = SpaceRepo.from_example(
+                "gradio-hello", Path(tmp) / "repo", plane.git_url("bench/live", token)
+            )
             url = plane.app_url("bench", "live")
             repo.write("app.py", APP.format(title="v0"))
             repo.commit_and_push("v0")
@@ -66,8 +68,12 @@ def measure(runtime: str, changes: int, warm_seconds: float) -> dict[str, object
                 pushed = time.monotonic()
                 samples.append(wait_for_title(url, f"v{version}") - pushed)
                 print(f"[{runtime}] app-only change {version} live after {samples[-1]:.2f} s", flush=True)
-            return {"runtime": runtime, "app_only_s": round(statistics.median(samples), 2),
-                    "app_only_samples_s": [round(s, 2) for s in samples], "first_push_s": round(first_push, 2)}
+            return {
+                "runtime": runtime,
+                "app_only_s": round(statistics.median(samples), 2),
+                "app_only_samples_s": [round(s, 2) for s in samples],
+                "first_push_s": round(first_push, 2),
+            }
         finally:
             plane.delete_all_spaces()
             plane.stop()
@@ -77,8 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", choices=["process", "container", "all"], default="all")
     parser.add_argument("--changes", type=int, default=3, help="app-only pushes to time (median reported)")
-    parser.add_argument("--warm-seconds", type=float, default=15.0,
-                        help="pause between pushes, as between a user's edits (lets the standby warm up)")
+    parser.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=15.0,
+        help="pause between pushes, as between a user's edits (lets the standby warm up)",
+    )
     args = parser.parse_args()
     runtimes = ["process", "container"] if args.runtime == "all" else [args.runtime]
     results = []

@@ -90,7 +90,9 @@ def render_deps_stage(plan: BuildPlan) -> str:
         requirements = ""
         if plan.requirements is not None:
             requirements = f" -r {DEPS_DIR}/requirements.txt --override {DEPS_DIR}/sdk-overrides.txt"
-        packages = " ".join(shlex.quote(p) for p in (sdk_requirement(plan), *RUNTIME_EXTRAS.get(plan.sdk, ())))
+        packages = " ".join(
+            shlex.quote(p) for p in (sdk_requirement(plan), *RUNTIME_EXTRAS.get(plan.sdk, ()))
+        )
         lines.append(f"{UV_INSTALL}{requirements} {packages}")
     return "\n".join(lines) + "\n"
 

@@ -7,9 +7,25 @@ from orchestrator.errors import InvalidInputError
 OFFERED = ("cpu-basic",)
 
 KNOWN = (
-    "cpu-basic", "cpu-upgrade", "zero-a10g", "t4-small", "t4-medium", "l4x1", "l4x4", "l40sx1", "l40sx4",
-    "l40sx8", "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4", "a100-large", "a100x4", "a100x8",
-    "h100", "h100x8",
+    "cpu-basic",
+    "cpu-upgrade",
+    "zero-a10g",
+    "t4-small",
+    "t4-medium",
+    "l4x1",
+    "l4x4",
+    "l40sx1",
+    "l40sx4",
+    "l40sx8",
+    "a10g-small",
+    "a10g-large",
+    "a10g-largex2",
+    "a10g-largex4",
+    "a100-large",
+    "a100x4",
+    "a100x8",
+    "h100",
+    "h100x8",
 )
 
 

@@ -35,24 +35,47 @@ def make_build_engine(settings: Settings, runtime: Runtime) -> BuildEngine:
     if runtime.name == "container":
         url = find_engine(settings.container_host or None)
         if url is None:
-            raise RuntimeError("No container engine answers; set SPACES_RUNTIME=process or start Podman/Docker.")
+            raise RuntimeError(
+                "No container engine answers; set SPACES_RUNTIME=process or start Podman/Docker."
+            )
         return ImageEngine(client=connect(url, timeout=600), runtime_images_dir=RUNTIME_IMAGES_DIR)
     return VenvEngine(envs_dir=settings.envs_dir)
 
 
 def build_platform(settings: Settings) -> Platform:
-    for folder in (settings.data_dir, settings.repos_dir, settings.logs_dir, settings.work_dir, settings.envs_dir):
+    for folder in (
+        settings.data_dir,
+        settings.repos_dir,
+        settings.logs_dir,
+        settings.work_dir,
+        settings.envs_dir,
+    ):
         folder.mkdir(parents=True, exist_ok=True)
     migrate(settings.effective_database_url)
     sessions = make_sessionmaker(make_engine(settings.effective_database_url))
-    runtime = make_runtime(settings.runtime, logs_dir=settings.logs_dir, container_host=settings.container_host)
+    runtime = make_runtime(
+        settings.runtime, logs_dir=settings.logs_dir, container_host=settings.container_host
+    )
     repos = RepoStore(settings.repos_dir)
     routes = RouteTable()
-    pipeline = BuildPipeline(repos=repos, engine=make_build_engine(settings, runtime), work_dir=settings.work_dir,
-                             options=BuildOptions(base_image_prefix=settings.base_image_prefix))
-    reconciler = Reconciler(settings=settings, sessions=sessions, runtime=runtime, pipeline=pipeline, routes=routes)
-    return Platform(settings=settings, sessions=sessions, repos=repos, runtime=runtime, routes=routes,
-                    pipeline=pipeline, reconciler=reconciler)
+    pipeline = BuildPipeline(
+        repos=repos,
+        engine=make_build_engine(settings, runtime),
+        work_dir=settings.work_dir,
+        options=BuildOptions(base_image_prefix=settings.base_image_prefix),
+    )
+    reconciler = Reconciler(
+        settings=settings, sessions=sessions, runtime=runtime, pipeline=pipeline, routes=routes
+    )
+    return Platform(
+        settings=settings,
+        sessions=sessions,
+        repos=repos,
+        runtime=runtime,
+        routes=routes,
+        pipeline=pipeline,
+        reconciler=reconciler,
+    )
 
 
 def serve(settings: Settings) -> None:
@@ -62,12 +85,25 @@ def serve(settings: Settings) -> None:
     with platform.sessions() as session:
         admin_token = bootstrap_admin(session, settings.data_dir)
     url = settings.effective_public_url
-    print(f"Spaces orchestrator on {url}  (runtime: {platform.runtime.name}, data: {settings.data_dir})",
-          file=sys.stderr)
+    print(
+        f"Spaces orchestrator on {url}  (runtime: {platform.runtime.name}, data: {settings.data_dir})",
+        file=sys.stderr,
+    )
     if admin_token:
-        print(f"First start: admin token {admin_token}\n  (saved to {settings.data_dir / 'admin_token'};"
-              " add users with `spaces users add NAME`)", file=sys.stderr)
+        print(
+            f"First start: admin token {admin_token}\n  (saved to {settings.data_dir / 'admin_token'};"
+            " add users with `spaces users add NAME`)",
+            file=sys.stderr,
+        )
     # The proxy forwards the app's own Server/Date headers and sets X-Forwarded-* itself.
-    uvicorn.run(create_app(platform), host=settings.host, port=settings.port, log_level="warning",
-                proxy_headers=False, server_header=False, date_header=False, ws_ping_interval=None,
-                ws="websockets")
+    uvicorn.run(
+        create_app(platform),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+        ws_ping_interval=None,
+        ws="websockets",
+    )

@@ -23,5 +23,7 @@ class Stage(enum.StrEnum):
     DELETING = "DELETING"
 
 
-TRANSITIONAL = frozenset({Stage.BUILDING, Stage.RUNNING_BUILDING, Stage.APP_STARTING, Stage.RUNNING_APP_STARTING})
+TRANSITIONAL = frozenset(
+    {Stage.BUILDING, Stage.RUNNING_BUILDING, Stage.APP_STARTING, Stage.RUNNING_APP_STARTING}
+)
 """Stages a client waits through (``huggingface_hub``'s ``wait_for_space`` uses the same set)."""

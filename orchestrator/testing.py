@@ -55,9 +55,16 @@ class ControlPlane:
         return (self.data_dir / "admin_token").read_text().strip()
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "SPACES_DATA_DIR": str(self.data_dir), "SPACES_PORT": str(self.port),
-                "SPACES_DOMAIN": self.domain, "SPACES_RUNTIME": self.runtime, "SPACES_URL": self.url,
-                "SPACES_DRAIN_SECONDS": "5", **extra}
+        return {
+            **os.environ,
+            "SPACES_DATA_DIR": str(self.data_dir),
+            "SPACES_PORT": str(self.port),
+            "SPACES_DOMAIN": self.domain,
+            "SPACES_RUNTIME": self.runtime,
+            "SPACES_URL": self.url,
+            "SPACES_DRAIN_SECONDS": "5",
+            **extra,
+        }
 
     def start(self, timeout: float = 60) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -85,8 +92,12 @@ class ControlPlane:
         """Delete every Space (stopping its instances, which outlive the control plane by design)."""
         for space in self.api("GET", "/api/spaces", self.admin_token).json():
             owner, name = space["id"].split("/")
-            self.api("DELETE", "/api/repos/delete", self.admin_token,
-                     json={"type": "space", "organization": owner, "name": name})
+            self.api(
+                "DELETE",
+                "/api/repos/delete",
+                self.admin_token,
+                json={"type": "space", "organization": owner, "name": name},
+            )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -98,7 +109,9 @@ class ControlPlane:
 
     # ----- as a user -------------------------------------------------------------------------------------
 
-    def cli(self, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, token: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         env = self.env()
         env.pop("SPACES_TOKEN", None)
         env.pop("HF_TOKEN", None)
@@ -122,8 +135,14 @@ class ControlPlane:
         result: dict[str, Any] = response.json()
         return result
 
-    def wait_for(self, space: str, token: str, until: Callable[[dict[str, Any]], bool], timeout: float = 300,
-                 seen: list[str] | None = None) -> dict[str, Any]:
+    def wait_for(
+        self,
+        space: str,
+        token: str,
+        until: Callable[[dict[str, Any]], bool],
+        timeout: float = 300,
+        seen: list[str] | None = None,
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         runtime: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -133,13 +152,25 @@ class ControlPlane:
             if until(runtime):
                 return runtime
             time.sleep(0.2)
-        raise AssertionError(f"{space} never reached the expected state; last: {json.dumps(runtime, indent=1)}\n"
-                             + self.logs(space, token))
+        raise AssertionError(
+            f"{space} never reached the expected state; last: {json.dumps(runtime, indent=1)}\n"
+            + self.logs(space, token)
+        )
 
-    def wait_settled(self, space: str, token: str, sha: str | None = None, timeout: float = 300) -> dict[str, Any]:
+    def wait_settled(
+        self, space: str, token: str, sha: str | None = None, timeout: float = 300
+    ) -> dict[str, Any]:
         """Wait until the Space has dealt with ``sha`` (default: whatever was pushed last)."""
-        return self.wait_for(space, token, lambda r: r["stage"] not in TRANSITIONAL
-                             and (sha is None or r["sha"] == sha) and r.get("buildingSha") is None, timeout)
+        return self.wait_for(
+            space,
+            token,
+            lambda r: (
+                r["stage"] not in TRANSITIONAL
+                and (sha is None or r["sha"] == sha)
+                and r.get("buildingSha") is None
+            ),
+            timeout,
+        )
 
     def logs(self, space: str, token: str) -> str:
         build = self.cli("logs", space, "--build", "--no-follow", token=token, check=False).stdout
@@ -154,9 +185,17 @@ class ControlPlane:
 
 
 def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ASKPASS": "/bin/false",
+        "SSH_ASKPASS": "/bin/false",
+    }
     result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -41,11 +41,15 @@ _UNAVAILABLE_TITLES = {
 def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | None]]:
     async def describe(sub: str) -> Unavailable | None:
         with platform.sessions() as session:
-            space = next((s for s in session.scalars(select(Space)) if subdomain(s.owner, s.name) == sub), None)
+            space = next(
+                (s for s in session.scalars(select(Space)) if subdomain(s.owner, s.name) == sub), None
+            )
             if space is None or space.private:
                 return None
             title = _UNAVAILABLE_TITLES.get(Stage(space.stage), f"This Space is {space.stage.lower()}")
-            message = space.error_message or f"{space.space_id} is {space.stage}; this page reloads by itself."
+            message = (
+                space.error_message or f"{space.space_id} is {space.stage}; this page reloads by itself."
+            )
             return Unavailable(503, title, message)
 
     return describe
@@ -79,8 +83,12 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"error": f"Invalid request: {problems}", "detail": exc.errors()}, status_code=422)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return JSONResponse(
+            {"error": f"Invalid request: {problems}", "detail": exc.errors()}, status_code=422
+        )
 
     @api.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -89,8 +97,11 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
     api.include_router(users.router)
     api.include_router(spaces.router)
     api.include_router(logs.router)
-    api.include_router(make_git_router(store=platform.repos, authorize=make_authorize(platform),
-                                       on_push=make_on_push(platform)))
+    api.include_router(
+        make_git_router(
+            store=platform.repos, authorize=make_authorize(platform), on_push=make_on_push(platform)
+        )
+    )
     return api
 
 

@@ -37,6 +37,8 @@ def optional_caller(request: Request, session: Session = Depends(get_session)) -
 
 def require_caller(caller: Caller | None = Depends(optional_caller)) -> Caller:
     if caller is None:
-        raise AuthError("This needs a token: send it as 'Authorization: Bearer <token>'."
-                        " An admin creates users and their tokens with `spaces users add NAME`.")
+        raise AuthError(
+            "This needs a token: send it as 'Authorization: Bearer <token>'."
+            " An admin creates users and their tokens with `spaces users add NAME`."
+        )
     return caller

@@ -19,8 +19,16 @@ class BuildEngine(abc.ABC):
     """Turns a plan into an ``Artifact``; raises ``BuildError`` with the log holding the details."""
 
     @abc.abstractmethod
-    async def build(self, *, plan: BuildPlan, app_dir: Path, image_repository: str, sha: str,
-                    log: LogWriter, no_cache: bool = False) -> Artifact:
+    async def build(
+        self,
+        *,
+        plan: BuildPlan,
+        app_dir: Path,
+        image_repository: str,
+        sha: str,
+        log: LogWriter,
+        no_cache: bool = False,
+    ) -> Artifact:
         """Build ``app_dir`` (the commit's files) according to ``plan``."""
 
     async def close(self) -> None:  # noqa: B027 - optional

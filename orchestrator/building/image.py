@@ -35,8 +35,16 @@ class ImageEngine(BuildEngine):
         self.runtime_images_dir = runtime_images_dir
         self._base_lock = asyncio.Lock()
 
-    async def build(self, *, plan: BuildPlan, app_dir: Path, image_repository: str, sha: str,
-                    log: LogWriter, no_cache: bool = False) -> Artifact:
+    async def build(
+        self,
+        *,
+        plan: BuildPlan,
+        app_dir: Path,
+        image_repository: str,
+        sha: str,
+        log: LogWriter,
+        no_cache: bool = False,
+    ) -> Artifact:
         async with self._base_lock:
             await asyncio.to_thread(self._ensure_base_image, plan, log)
         deps_tag = f"{image_repository}:deps-{plan.deps_key[:16]}"
@@ -50,8 +58,13 @@ class ImageEngine(BuildEngine):
             await asyncio.to_thread(self._build, context, app_tag, "app", log, False)
         finally:
             shutil.rmtree(context, ignore_errors=True)
-        return Artifact(kind="image", reference=app_tag, deps_reference=deps_tag, deps_key=plan.deps_key,
-                        app_dir=str(app_dir))
+        return Artifact(
+            kind="image",
+            reference=app_tag,
+            deps_reference=deps_tag,
+            deps_key=plan.deps_key,
+            app_dir=str(app_dir),
+        )
 
     def _prepare_context(self, plan: BuildPlan, app_dir: Path, context: Path) -> None:
         shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
@@ -79,16 +92,40 @@ class ImageEngine(BuildEngine):
                 " `runtime-images/build.sh` (`make install` runs it)."
             )
         recipe_dir = self.runtime_images_dir / plan.sdk
-        log.write(f"Building the {plan.sdk} {plan.sdk_version} base image {plan.base_image} (once per version)")
-        self._build(recipe_dir, plan.base_image, None, log, False,
-                    buildargs={"BASE": python_base, f"{plan.sdk.upper()}_VERSION": plan.sdk_version or ""},
-                    dockerfile="Containerfile")
+        log.write(
+            f"Building the {plan.sdk} {plan.sdk_version} base image {plan.base_image} (once per version)"
+        )
+        self._build(
+            recipe_dir,
+            plan.base_image,
+            None,
+            log,
+            False,
+            buildargs={"BASE": python_base, f"{plan.sdk.upper()}_VERSION": plan.sdk_version or ""},
+            dockerfile="Containerfile",
+        )
 
-    def _build(self, context: Path, tag: str, target: str | None, log: LogWriter, no_cache: bool,
-               *, buildargs: dict[str, str] | None = None, dockerfile: str = CONTAINERFILE_NAME) -> None:
+    def _build(
+        self,
+        context: Path,
+        tag: str,
+        target: str | None,
+        log: LogWriter,
+        no_cache: bool,
+        *,
+        buildargs: dict[str, str] | None = None,
+        dockerfile: str = CONTAINERFILE_NAME,
+    ) -> None:
         kwargs: dict[str, Any] = {
-            "path": str(context), "dockerfile": dockerfile, "tag": tag, "network_mode": "host",
-            "rm": True, "forcerm": True, "decode": True, "nocache": no_cache, "buildargs": buildargs or {},
+            "path": str(context),
+            "dockerfile": dockerfile,
+            "tag": tag,
+            "network_mode": "host",
+            "rm": True,
+            "forcerm": True,
+            "decode": True,
+            "nocache": no_cache,
+            "buildargs": buildargs or {},
         }
         if target:
             kwargs["target"] = target

@@ -40,13 +40,21 @@ class BuildOutcome:
 
 def card_data_of(config: SpaceConfig) -> dict[str, Any]:
     """The front matter as the Hub's ``cardData``: the keys the author wrote, as parsed."""
-    known = {"title": config.title, "sdk": config.sdk, "sdk_version": config.sdk_version,
-             "python_version": config.python_version, "app_file": config.app_file, "app_port": config.app_port}
+    known = {
+        "title": config.title,
+        "sdk": config.sdk,
+        "sdk_version": config.sdk_version,
+        "python_version": config.python_version,
+        "app_file": config.app_file,
+        "app_port": config.app_port,
+    }
     return {**{k: v for k, v in known.items() if k in config.key_lines}, **config.extra}
 
 
 class BuildPipeline:
-    def __init__(self, *, repos: RepoStore, engine: BuildEngine, work_dir: Path, options: BuildOptions) -> None:
+    def __init__(
+        self, *, repos: RepoStore, engine: BuildEngine, work_dir: Path, options: BuildOptions
+    ) -> None:
         self.repos = repos
         self.engine = engine
         self.work_dir = work_dir
@@ -55,7 +63,9 @@ class BuildPipeline:
     def app_dir(self, owner: str, name: str, sha: str) -> Path:
         return self.work_dir / owner / name / sha
 
-    async def run(self, *, owner: str, name: str, sha: str, log: LogWriter, no_cache: bool = False) -> BuildOutcome:
+    async def run(
+        self, *, owner: str, name: str, sha: str, log: LogWriter, no_cache: bool = False
+    ) -> BuildOutcome:
         started = time.monotonic()
         log.write(f"===== Build of {owner}/{name} at commit {sha[:12]} =====")
         app_dir = await asyncio.to_thread(self._export, owner, name, sha)
@@ -75,8 +85,14 @@ class BuildPipeline:
         for warning in warnings:
             log.write(f"WARNING: {warning}")
         try:
-            artifact = await self.engine.build(plan=plan, app_dir=app_dir, image_repository=image_repository(owner, name),
-                                               sha=sha, log=log, no_cache=no_cache)
+            artifact = await self.engine.build(
+                plan=plan,
+                app_dir=app_dir,
+                image_repository=image_repository(owner, name),
+                sha=sha,
+                log=log,
+                no_cache=no_cache,
+            )
         except BuildError as exc:
             log.write(f"BUILD_ERROR: {exc.message}")
             return BuildOutcome(None, Stage.BUILD_ERROR, exc.message, plan, warnings, card_data)

@@ -26,4 +26,6 @@ async def run_logged(
         log.write(raw.decode("utf-8", errors="replace").rstrip("\n"))
     code = await process.wait()
     if code != 0:
-        raise BuildError(f"{what} failed (exit code {code}); see the build log above for the installer's output.")
+        raise BuildError(
+            f"{what} failed (exit code {code}); see the build log above for the installer's output."
+        )

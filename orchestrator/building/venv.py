@@ -32,8 +32,16 @@ class VenvEngine(BuildEngine):
         self._uv = uv.find_uv_bin()
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def build(self, *, plan: BuildPlan, app_dir: Path, image_repository: str, sha: str,
-                    log: LogWriter, no_cache: bool = False) -> Artifact:
+    async def build(
+        self,
+        *,
+        plan: BuildPlan,
+        app_dir: Path,
+        image_repository: str,
+        sha: str,
+        log: LogWriter,
+        no_cache: bool = False,
+    ) -> Artifact:
         spec = venv_spec(plan)
         target = self.envs_dir / spec.deps_key[:24]
         async with self._locks.setdefault(spec.deps_key, asyncio.Lock()):
@@ -43,8 +51,13 @@ class VenvEngine(BuildEngine):
                 log.write(f"Dependencies unchanged: reusing environment {target.name}")
             else:
                 await self._create(spec, target, log, no_cache=no_cache)
-        return Artifact(kind="venv", reference=str(target), deps_reference=str(target),
-                        deps_key=plan.deps_key, app_dir=str(app_dir))
+        return Artifact(
+            kind="venv",
+            reference=str(target),
+            deps_reference=str(target),
+            deps_key=plan.deps_key,
+            app_dir=str(app_dir),
+        )
 
     async def _create(self, spec: VenvSpec, target: Path, log: LogWriter, *, no_cache: bool) -> None:
         python = spec.python_version
@@ -55,17 +68,30 @@ class VenvEngine(BuildEngine):
         try:
             log.write(f"Creating a Python {python} environment")
             try:
-                await run_logged([self._uv, "venv", "--relocatable", "--python", python, str(staging)],
-                                 log=log, env=env, what=f"Creating a Python {python} environment")
+                await run_logged(
+                    [self._uv, "venv", "--relocatable", "--python", python, str(staging)],
+                    log=log,
+                    env=env,
+                    what=f"Creating a Python {python} environment",
+                )
             except BuildError as exc:
                 raise BuildError(f"Python {python} is not available on this server ({exc.message})") from exc
-            pip = [self._uv, "pip", "install", "--compile-bytecode", *cache, "--python", str(staging / "bin" / "python")]
+            pip = [
+                self._uv,
+                "pip",
+                "install",
+                "--compile-bytecode",
+                *cache,
+                "--python",
+                str(staging / "bin" / "python"),
+            ]
             if spec.pre_requirements:
                 path = staging / "pre-requirements.txt"
                 path.write_text(spec.pre_requirements)
                 log.write("Installing pre-requirements.txt")
-                await run_logged([*pip, "-r", str(path)], log=log, env=env,
-                                 what="Installing pre-requirements.txt")
+                await run_logged(
+                    [*pip, "-r", str(path)], log=log, env=env, what="Installing pre-requirements.txt"
+                )
             extra: list[str] = []
             if spec.requirements:
                 path = staging / "requirements.txt"
@@ -75,7 +101,10 @@ class VenvEngine(BuildEngine):
                 path = staging / "sdk-overrides.txt"
                 path.write_text("\n".join(spec.overrides) + "\n")
                 extra += ["--override", str(path)]
-            log.write("Installing " + " ".join([*spec.packages, *(["requirements.txt"] if spec.requirements else [])]))
+            log.write(
+                "Installing "
+                + " ".join([*spec.packages, *(["requirements.txt"] if spec.requirements else [])])
+            )
             what = "Installing requirements.txt" if spec.requirements else "Installing the SDK"
             await run_logged([*pip, *spec.packages, *extra], log=log, env=env, what=what)
             (staging / _COMPLETE_MARKER).touch()

@@ -136,6 +136,9 @@ def render_space_list(spaces: list[dict[str, Any]]) -> None:
     for space in spaces:
         stage = space_stage(space)
         table.add_row(
-            text_of(space.get("id")), text_of(space.get("sdk")), stage_text(stage), text_of(space.get("appUrl") or space.get("host"))
+            text_of(space.get("id")),
+            text_of(space.get("sdk")),
+            stage_text(stage),
+            text_of(space.get("appUrl") or space.get("host")),
         )
     console.print(table)

@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 
 
-def make_space_env(*, owner: str, name: str, title: str | None, host: str, creator_id: str, hardware: str,
-                   plan_env: dict[str, str]) -> dict[str, str]:
+def make_space_env(
+    *,
+    owner: str,
+    name: str,
+    title: str | None,
+    host: str,
+    creator_id: str,
+    hardware: str,
+    plan_env: dict[str, str],
+) -> dict[str, str]:
     """Pure: the Hub's variables, then the SDK's own (the build plan's), then nothing else."""
     return {
         **plan_env,

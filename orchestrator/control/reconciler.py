@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -45,15 +46,30 @@ def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def instance_of(row: InstanceRow) -> Instance:
-    return Instance(instance_id=row.id, space_id=row.space_id, handle=row.handle, host=row.host, port=row.port,
-                    log_path=row.log_path, deps_key=row.deps_key)
+    return Instance(
+        instance_id=row.id,
+        space_id=row.space_id,
+        handle=row.handle,
+        host=row.host,
+        port=row.port,
+        log_path=row.log_path,
+        deps_key=row.deps_key,
+    )
 
 
 class Reconciler:
     """Runs ``reconcile_space`` for each Space whenever something pokes it, and watches running instances."""
 
-    def __init__(self, *, settings: Settings, sessions: sessionmaker[Session], runtime: Runtime,
-                 pipeline: BuildPipeline, routes: RouteTable, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        runtime: Runtime,
+        pipeline: BuildPipeline,
+        routes: RouteTable,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.runtime = runtime
@@ -118,8 +134,8 @@ class Reconciler:
             except Exception:  # one Space's failure must not stop the loop for the others
                 log.exception("reconciling %s failed", space_pk)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -131,15 +147,20 @@ class Reconciler:
             for build in session.scalars(select(Build).where(Build.status == "running")):
                 build.status = "interrupted"
                 build.finished_at = utcnow()
-            rows = list(session.scalars(select(InstanceRow).where(
-                InstanceRow.state.in_(("starting", "serving", "draining")))))
+            rows = list(
+                session.scalars(
+                    select(InstanceRow).where(InstanceRow.state.in_(("starting", "serving", "draining")))
+                )
+            )
             spaces = {s.id: s for s in session.scalars(select(Space))}
             for row in rows:
                 status = await self.runtime.status(instance_of(row))
                 space = spaces.get(row.space_id)
                 if row.state == "serving" and status.state is InstanceState.RUNNING and space is not None:
-                    self.routes.set(subdomain(space.owner, space.name),
-                                    Route(instance_id=row.id, host=row.host, port=row.port))
+                    self.routes.set(
+                        subdomain(space.owner, space.name),
+                        Route(instance_id=row.id, host=row.host, port=row.port),
+                    )
                     continue
                 if status.state is InstanceState.RUNNING:
                     await self.runtime.stop(instance_of(row))
@@ -168,8 +189,11 @@ class Reconciler:
 
         # 2. Nothing pushed yet.
         if desired is None:
-            self._set_stage(space_pk, Stage.NO_APP_FILE,
-                            "This Space has no commit yet: push a README.md and an app file to main.")
+            self._set_stage(
+                space_pk,
+                Stage.NO_APP_FILE,
+                "This Space has no commit yet: push a README.md and an app file to main.",
+            )
             return
 
         # 3. Already serving what is wanted.
@@ -186,13 +210,18 @@ class Reconciler:
             return  # a newer push arrived while building; the pending poke handles it
 
         # 5. Start the new version beside the old one and wait until it answers.
-        self._set_stage(space_pk, Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING, None,
-                        building_sha=desired)
+        self._set_stage(
+            space_pk,
+            Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING,
+            None,
+            building_sha=desired,
+        )
         new_row = await self._start_instance(space_pk, build, generation)
         if new_row is None:
             return
-        ready, message = await self._wait_ready(new_row, float(build.plan.get("startup_timeout") or
-                                                               self.settings.startup_duration_timeout))
+        ready, message = await self._wait_ready(
+            new_row, float(build.plan.get("startup_timeout") or self.settings.startup_duration_timeout)
+        )
         if not ready:
             await self._stop_row(new_row.id, state="failed")
             self._set_stage(space_pk, Stage.RUNTIME_ERROR, message, building_sha=None)
@@ -209,8 +238,9 @@ class Reconciler:
 
     @staticmethod
     def _serving_row(session: Session, space_pk: str) -> InstanceRow | None:
-        return session.scalars(select(InstanceRow).where(InstanceRow.space_id == space_pk,
-                                                         InstanceRow.state == "serving")).first()
+        return session.scalars(
+            select(InstanceRow).where(InstanceRow.space_id == space_pk, InstanceRow.state == "serving")
+        ).first()
 
     async def _alive(self, row: InstanceRow) -> bool:
         status = await self.runtime.status(instance_of(row))
@@ -254,14 +284,23 @@ class Reconciler:
             space = session.get(Space, space_pk)
             return space is None or space.desired_sha != sha or space.generation != generation
 
-    async def _ensure_build(self, space_pk: str, sha: str, generation: int, *, has_serving: bool) -> Build | None:
+    async def _ensure_build(
+        self, space_pk: str, sha: str, generation: int, *, has_serving: bool
+    ) -> Build | None:
         with self.sessions() as session:
             space = session.get(Space, space_pk)
             if space is None:
                 return None
-            latest = session.scalars(select(Build).where(
-                Build.space_id == space_pk, Build.sha == sha, Build.runtime == self.runtime.name,
-                Build.status != "interrupted").order_by(Build.id.desc())).first()
+            latest = session.scalars(
+                select(Build)
+                .where(
+                    Build.space_id == space_pk,
+                    Build.sha == sha,
+                    Build.runtime == self.runtime.name,
+                    Build.status != "interrupted",
+                )
+                .order_by(Build.id.desc())
+            ).first()
             factory = bool(space.settings.get("factory_reboot_generation") == generation)
             if latest is not None and not (factory and latest.generation != generation):
                 if latest.status == "succeeded":
@@ -285,16 +324,22 @@ class Reconciler:
             build.finished_at = utcnow()
             if outcome.plan is not None:
                 plan = outcome.plan
-                build.plan = {"app_file": plan.app_file, "env": dict(plan.env), "preload": list(plan.preload),
-                              "port": plan.port, "startup_timeout": plan.startup_timeout,
-                              "title": plan.config.title}
+                build.plan = {
+                    "app_file": plan.app_file,
+                    "env": dict(plan.env),
+                    "preload": list(plan.preload),
+                    "port": plan.port,
+                    "startup_timeout": plan.startup_timeout,
+                    "title": plan.config.title,
+                }
             if space is not None:
                 space.warnings = outcome.warnings
                 if outcome.card_data:
                     space.card_data = outcome.card_data
             if outcome.artifact is None:
                 build.status = {Stage.CONFIG_ERROR: "config_error", Stage.NO_APP_FILE: "no_app_file"}.get(
-                    outcome.failure_stage or Stage.BUILD_ERROR, "failed")
+                    outcome.failure_stage or Stage.BUILD_ERROR, "failed"
+                )
                 build.error_message = outcome.message
                 if space is not None:
                     space.stage = outcome.failure_stage or Stage.BUILD_ERROR
@@ -311,29 +356,53 @@ class Reconciler:
         with self.sessions() as session:
             space = session.get_one(Space, space_pk)
             sub = subdomain(space.owner, space.name)
-            env = make_space_env(owner=space.owner, name=space.name, title=build.plan.get("title"),
-                                 host=f"{sub}.{self.settings.domain}", creator_id=space.id,
-                                 hardware=space.hardware, plan_env=build.plan.get("env", {}))
+            env = make_space_env(
+                owner=space.owner,
+                name=space.name,
+                title=build.plan.get("title"),
+                host=f"{sub}.{self.settings.domain}",
+                creator_id=space.id,
+                hardware=space.hardware,
+                plan_env=build.plan.get("env", {}),
+            )
             assert build.artifact is not None
-            return LaunchSpec(space_id=space.space_id, artifact=Artifact(**build.artifact),
-                              app_file=build.plan.get("app_file", "app.py"), env=env,
-                              preload=tuple(build.plan.get("preload", ())),
-                              container_port=int(build.plan.get("port", 7860)),
-                              labels={"spaces.commit": build.sha})
+            return LaunchSpec(
+                space_id=space.space_id,
+                artifact=Artifact(**build.artifact),
+                app_file=build.plan.get("app_file", "app.py"),
+                env=env,
+                preload=tuple(build.plan.get("preload", ())),
+                container_port=int(build.plan.get("port", 7860)),
+                labels={"spaces.commit": build.sha},
+            )
 
     async def _start_instance(self, space_pk: str, build: Build, generation: int) -> InstanceRow | None:
         spec = self._launch_spec(space_pk, build)
         try:
             instance = await self.runtime.start(spec)
         except Exception as exc:
-            self._set_stage(space_pk, Stage.RUNTIME_ERROR, f"The runtime could not start the app: {exc}",
-                            building_sha=None)
+            self._set_stage(
+                space_pk,
+                Stage.RUNTIME_ERROR,
+                f"The runtime could not start the app: {exc}",
+                building_sha=None,
+            )
             return None
         with self.sessions() as session:
-            row = InstanceRow(id=instance.instance_id, space_id=space_pk, build_id=build.id, sha=build.sha,
-                              generation=generation, runtime=self.runtime.name, handle=instance.handle,
-                              host=instance.host, port=instance.port, log_path=instance.log_path,
-                              deps_key=instance.deps_key, state="starting")
+            row = InstanceRow(
+                id=instance.instance_id,
+                space_id=space_pk,
+                build_id=build.id,
+                sha=build.sha,
+                generation=generation,
+                runtime=self.runtime.name,
+                handle=instance.handle,
+                host=instance.host,
+                port=instance.port,
+                log_path=instance.log_path,
+                deps_key=instance.deps_key,
+                state="starting",
+            )
             session.add(row)
             session.commit()
             return row
@@ -346,14 +415,17 @@ class Reconciler:
             status = await self.runtime.status(instance)
             if status.state is not InstanceState.RUNNING:
                 code = f" with exit code {status.exit_code}" if status.exit_code is not None else ""
-                return False, f"The app exited{code} before answering. Last lines of its log:\n{log_tail(row.log_path)}"
+                tail = log_tail(row.log_path)
+                return False, f"The app exited{code} before answering. Last lines of its log:\n{tail}"
             try:
                 await self._http.get(url)
                 return True, ""
             except httpx.HTTPError:
                 await asyncio.sleep(0.05)
-        return False, (f"The app did not answer on port {row.port} within {timeout:g} s"
-                       " (startup_duration_timeout). Last lines of its log:\n" + log_tail(row.log_path))
+        return False, (
+            f"The app did not answer on port {row.port} within {timeout:g} s"
+            " (startup_duration_timeout). Last lines of its log:\n" + log_tail(row.log_path)
+        )
 
     def _promote(self, space_pk: str, row: InstanceRow, *, old_row_id: str | None) -> None:
         with self.sessions() as session:
@@ -365,8 +437,9 @@ class Reconciler:
                 old = session.get(InstanceRow, old_row_id)
                 if old is not None:
                     old.state = "draining"
-            self.routes.set(subdomain(space.owner, space.name), Route(instance_id=new.id, host=new.host,
-                                                                      port=new.port))
+            self.routes.set(
+                subdomain(space.owner, space.name), Route(instance_id=new.id, host=new.host, port=new.port)
+            )
             space.stage = Stage.RUNNING
             space.serving_sha = new.sha
             space.building_sha = None
@@ -400,8 +473,14 @@ class Reconciler:
     async def stop_space(self, space_pk: str) -> None:
         """Stop every instance of a Space (deletion); its routes go away."""
         with self.sessions() as session:
-            rows = list(session.scalars(select(InstanceRow).where(
-                InstanceRow.space_id == space_pk, InstanceRow.state.in_(("starting", "serving", "draining")))))
+            rows = list(
+                session.scalars(
+                    select(InstanceRow).where(
+                        InstanceRow.space_id == space_pk,
+                        InstanceRow.state.in_(("starting", "serving", "draining")),
+                    )
+                )
+            )
             space_id = None
             space = session.get(Space, space_pk)
             if space is not None:
@@ -424,4 +503,3 @@ class Reconciler:
                 status = await self.runtime.status(instance_of(row))
                 if status.state is not InstanceState.RUNNING:
                     self.poke(row.space_id)
-

@@ -26,8 +26,9 @@ SDKS = ("gradio", "streamlit", "static", "docker")
 
 def find_space(session: Session, owner: str, name: str, caller: Caller | None) -> Space:
     """The Space ``owner/name`` if ``caller`` may see it; a private Space is invisible to others (404)."""
-    space = session.scalars(select(Space).where(func.lower(Space.owner) == owner.lower(),
-                                                func.lower(Space.name) == name.lower())).first()
+    space = session.scalars(
+        select(Space).where(func.lower(Space.owner) == owner.lower(), func.lower(Space.name) == name.lower())
+    ).first()
     if space is None or (space.private and not (caller and caller.may_read_private_of(space.owner))):
         raise NotFoundError(f"Space {owner}/{name} not found.")
     return space
@@ -40,26 +41,45 @@ def find_space_for_write(session: Session, owner: str, name: str, caller: Caller
     return space
 
 
-def create_space(session: Session, repos: RepoStore, caller: Caller, *, owner: str | None, name: str, sdk: str | None,
-                 private: bool, hardware: str | None) -> Space:
+def create_space(
+    session: Session,
+    repos: RepoStore,
+    caller: Caller,
+    *,
+    owner: str | None,
+    name: str,
+    sdk: str | None,
+    private: bool,
+    hardware: str | None,
+) -> Space:
     owner = owner or caller.name
     validate_owner(owner)
     validate_space_name(name)
     if not caller.may_write_to(owner):
-        raise ForbiddenError(f"You cannot create a Space under {owner!r}: a write token of {owner} is needed.")
+        raise ForbiddenError(
+            f"You cannot create a Space under {owner!r}: a write token of {owner} is needed."
+        )
     if sdk is None:
         raise InvalidInputError(f"A Space needs an SDK: one of {', '.join(SDKS)}.")
     if sdk not in SDKS:
         raise InvalidInputError(f"Unknown SDK {sdk!r}: use one of {', '.join(SDKS)}.")
     if not session.scalars(select(User).where(User.name == owner)).first():
         raise NotFoundError(f"User {owner!r} not found.")
-    existing = session.scalars(select(Space).where(func.lower(Space.owner) == owner.lower(),
-                                                   func.lower(Space.name) == name.lower())).first()
+    existing = session.scalars(
+        select(Space).where(func.lower(Space.owner) == owner.lower(), func.lower(Space.name) == name.lower())
+    ).first()
     if existing is not None:
         raise ConflictError("You already created this space repo")
-    space = Space(id=secrets.token_hex(12), owner=owner, name=name, sdk=sdk, private=private,
-                  hardware=validate_hardware(hardware or "cpu-basic"), stage=Stage.NO_APP_FILE,
-                  error_message="This Space has no commit yet: push a README.md and an app file to main.")
+    space = Space(
+        id=secrets.token_hex(12),
+        owner=owner,
+        name=name,
+        sdk=sdk,
+        private=private,
+        hardware=validate_hardware(hardware or "cpu-basic"),
+        stage=Stage.NO_APP_FILE,
+        error_message="This Space has no commit yet: push a README.md and an app file to main.",
+    )
     session.add(space)
     session.flush()
     repos.create(owner, name)

@@ -197,6 +197,7 @@ class ContainerRuntime(Runtime):
                 environment=container_env(spec),
                 labels=container_labels(spec, instance_id, standby=standby),
                 user="1000",
+                init=True,  # signals reach the app and its children are reaped (it is not pid 1)
                 ports={port_key: ("127.0.0.1", None)},
                 detach=True,
             )

@@ -23,8 +23,10 @@ def _localhost_subdomains_resolve() -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _require_localhost_resolution() -> None:
     if not _localhost_subdomains_resolve():
-        pytest.fail("*.localhost does not resolve on this machine; run scripts/install.sh (it enables"
-                    " nss-myhostname) so Python clients can reach http://{owner}-{name}.localhost.")
+        pytest.fail(
+            "*.localhost does not resolve on this machine; run scripts/install.sh (it enables"
+            " nss-myhostname) so Python clients can reach http://{owner}-{name}.localhost."
+        )
 
 
 def start_control_plane(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> ControlPlane:

@@ -9,7 +9,9 @@ import pytest
 from orchestrator.testing import ControlPlane, SpaceRepo, git
 
 README = "---\nsdk: gradio\nsdk_version: 6.31.0\napp_file: app.py\n{extra}---\n# test\n"
-APP = "import gradio as gr\n\ngr.Interface(fn=lambda n: f'Hello {n}', inputs='text', outputs='text').launch()\n"
+APP = (
+    "import gradio as gr\n\ngr.Interface(fn=lambda n: f'Hello {n}', inputs='text', outputs='text').launch()\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,9 @@ def test_push_needs_a_write_token(plane: ControlPlane, alice: str, tmp_path: Pat
     assert plane.runtime_of("alice/guarded", alice)["sha"] is None  # nothing landed
 
 
-def test_readme_without_front_matter_is_a_config_error(plane: ControlPlane, alice: str, tmp_path: Path) -> None:
+def test_readme_without_front_matter_is_a_config_error(
+    plane: ControlPlane, alice: str, tmp_path: Path
+) -> None:
     repo = new_space(plane, alice, "nofront", tmp_path)
     repo.write("README.md", "# Just a title\n")
     repo.write("app.py", APP)
@@ -111,7 +115,9 @@ def test_app_that_never_opens_its_port_times_out(plane: ControlPlane, alice: str
 
 
 def test_unknown_hardware_and_sdk_are_refused(plane: ControlPlane, alice: str) -> None:
-    result = plane.cli("create", "alice/fast", "--sdk", "gradio", "--hardware", "t4-small", token=alice, check=False)
+    result = plane.cli(
+        "create", "alice/fast", "--sdk", "gradio", "--hardware", "t4-small", token=alice, check=False
+    )
     assert result.returncode == 1 and "not available on this server" in result.stderr
     result = plane.cli("create", "alice/weird", "--sdk", "rails", token=alice, check=False)
     assert result.returncode == 1 and "Unknown SDK" in result.stderr
@@ -121,5 +127,11 @@ def test_git_clone_sees_what_was_pushed(plane: ControlPlane, alice: str, tmp_pat
     repo = new_space(plane, alice, "cloned", tmp_path)
     repo.write("README.md", README.format(extra=""))
     repo.commit_and_push("readme")
-    git("clone", "-q", f"http://localhost:{plane.port}/spaces/alice/cloned", str(tmp_path / "clone"), cwd=tmp_path)
+    git(
+        "clone",
+        "-q",
+        f"http://localhost:{plane.port}/spaces/alice/cloned",
+        str(tmp_path / "clone"),
+        cwd=tmp_path,
+    )
     assert (tmp_path / "clone" / "README.md").read_text() == README.format(extra="")

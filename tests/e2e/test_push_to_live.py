@@ -63,8 +63,12 @@ def test_push_change_break_and_survive_a_restart(plane: ControlPlane, tmp_path: 
     repo = SpaceRepo.from_example("gradio-hello", tmp_path / "hello", plane.git_url("alice/hello", token))
     repo.commit_and_push("Gradio hello")
     stages: list[str] = []
-    runtime = plane.wait_for("alice/hello", token, lambda r: r["stage"] not in
-                             {"NO_APP_FILE", "BUILDING", "APP_STARTING"}, seen=stages)
+    runtime = plane.wait_for(
+        "alice/hello",
+        token,
+        lambda r: r["stage"] not in {"NO_APP_FILE", "BUILDING", "APP_STARTING"},
+        seen=stages,
+    )
     assert runtime["stage"] == "RUNNING", plane.logs("alice/hello", token)
     assert "BUILDING" in stages or "APP_STARTING" in stages
     assert runtime["servingSha"] == repo.head
@@ -93,15 +97,20 @@ def test_push_change_break_and_survive_a_restart(plane: ControlPlane, tmp_path: 
     runtime = plane.wait_settled("alice/hello", token, repo.head)
     assert runtime["stage"] == "RUNTIME_ERROR"
     assert "boom at import" in runtime["errorMessage"]
-    assert "Traceback" in plane.cli("logs", "alice/hello", "--no-follow", token=token).stdout or \
-        "Traceback" in runtime["errorMessage"]
+    assert (
+        "Traceback" in plane.cli("logs", "alice/hello", "--no-follow", token=token).stdout
+        or "Traceback" in runtime["errorMessage"]
+    )
     assert runtime["servingSha"] == good
     assert greet(app, "World") == "Hi World, v2"
 
     # Fix it again, then kill the control plane: the Space keeps running and comes back reachable.
-    repo.write("app.py", "import gradio as gr\n\n"
-               "demo = gr.Interface(fn=lambda n: f'Hello again {n}', inputs='text', outputs='text',"
-               " api_name='greet')\ndemo.launch()\n")
+    repo.write(
+        "app.py",
+        "import gradio as gr\n\n"
+        "demo = gr.Interface(fn=lambda n: f'Hello again {n}', inputs='text', outputs='text',"
+        " api_name='greet')\ndemo.launch()\n",
+    )
     repo.commit_and_push("fixed")
     runtime = plane.wait_settled("alice/hello", token, repo.head)
     assert runtime["stage"] == "RUNNING", plane.logs("alice/hello", token)

@@ -37,13 +37,22 @@ async def _events(path: Path | None, *, follow: bool, is_open: Callable[[], bool
 
 
 def _sse(events: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/{owner}/{name}/logs/build")
-def build_logs(owner: str, name: str, follow: bool = True, caller: Caller = Depends(require_caller),
-               session: Session = Depends(get_session), platform: Platform = Depends(get_platform)) -> StreamingResponse:
+def build_logs(
+    owner: str,
+    name: str,
+    follow: bool = True,
+    caller: Caller = Depends(require_caller),
+    session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
+) -> StreamingResponse:
     space = spaces.find_space(session, owner, name, caller)
     build = session.scalars(select(Build).where(Build.space_id == space.id).order_by(Build.id.desc())).first()
     build_id = build.id if build else None
@@ -57,14 +66,23 @@ def build_logs(owner: str, name: str, follow: bool = True, caller: Caller = Depe
 
 
 @router.get("/{owner}/{name}/logs/run")
-def run_logs(owner: str, name: str, follow: bool = True, caller: Caller = Depends(require_caller),
-             session: Session = Depends(get_session), platform: Platform = Depends(get_platform)) -> StreamingResponse:
+def run_logs(
+    owner: str,
+    name: str,
+    follow: bool = True,
+    caller: Caller = Depends(require_caller),
+    session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
+) -> StreamingResponse:
     space = spaces.find_space(session, owner, name, caller)
-    rows = session.scalars(select(Instance).where(Instance.space_id == space.id).order_by(Instance.started_at.desc()))
+    rows = session.scalars(
+        select(Instance).where(Instance.space_id == space.id).order_by(Instance.started_at.desc())
+    )
     chosen = next((r for r in rows if r.state == "serving"), None)
     if chosen is None:
-        chosen = session.scalars(select(Instance).where(Instance.space_id == space.id)
-                                 .order_by(Instance.started_at.desc())).first()
+        chosen = session.scalars(
+            select(Instance).where(Instance.space_id == space.id).order_by(Instance.started_at.desc())
+        ).first()
     instance_id = chosen.id if chosen else None
 
     def is_open() -> bool:

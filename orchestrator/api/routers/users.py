@@ -16,16 +16,21 @@ router = APIRouter(prefix="/api", tags=["users"])
 
 
 @router.post("/users", status_code=201)
-def create_user(body: CreateUser, caller: Caller = Depends(require_caller),
-                session: Session = Depends(get_session)) -> dict[str, Any]:
+def create_user(
+    body: CreateUser, caller: Caller = Depends(require_caller), session: Session = Depends(get_session)
+) -> dict[str, Any]:
     token = users.create_user(session, caller, name=body.name, admin=body.admin)
     return {"name": body.name, "admin": body.admin, "token": token}
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: CreateToken, caller: Caller = Depends(require_caller),
-                 session: Session = Depends(get_session)) -> dict[str, Any]:
-    return {"token": users.create_token(session, caller, role=body.role, name=body.name or ""), "role": body.role}
+def create_token(
+    body: CreateToken, caller: Caller = Depends(require_caller), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    return {
+        "token": users.create_token(session, caller, role=body.role, name=body.name or ""),
+        "role": body.role,
+    }
 
 
 @router.get("/whoami-v2")
