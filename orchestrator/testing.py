@@ -40,6 +40,7 @@ class ControlPlane:
     data_dir: Path
     runtime: str
     port: int = field(default_factory=free_port)
+    database_url: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -63,6 +64,7 @@ class ControlPlane:
             "SPACES_RUNTIME": self.runtime,
             "SPACES_URL": self.url,
             "SPACES_DRAIN_SECONDS": "5",
+            "SPACES_DATABASE_URL": self.database_url,
             **extra,
         }
 

@@ -31,5 +31,8 @@ class BuildEngine(abc.ABC):
     ) -> Artifact:
         """Build ``app_dir`` (the commit's files) according to ``plan``."""
 
+    async def discard(self, *, image_repository: str) -> None:  # noqa: B027 - optional
+        """Forget what was built for a deleted Space (shared dependency environments stay)."""
+
     async def close(self) -> None:  # noqa: B027 - optional
         """Release clients."""

@@ -9,6 +9,7 @@ shared by every build. The SDK base image (gradio at a version) is built once fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
@@ -65,6 +66,16 @@ class ImageEngine(BuildEngine):
             deps_key=plan.deps_key,
             app_dir=str(app_dir),
         )
+
+    async def discard(self, *, image_repository: str) -> None:
+        await asyncio.to_thread(self._remove_repository, image_repository)
+
+    def _remove_repository(self, image_repository: str) -> None:
+        for image in self.client.images.list(name=image_repository):
+            for tag in image.tags:
+                if tag.startswith(image_repository + ":"):
+                    with contextlib.suppress(docker.errors.APIError):
+                        self.client.images.remove(tag, noprune=False)
 
     def _prepare_context(self, plan: BuildPlan, app_dir: Path, context: Path) -> None:
         shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))

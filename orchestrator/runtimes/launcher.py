@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 POLL_SECONDS = 0.02
+UNREADABLE_SECONDS = 30.0
 
 
 def _note(message: str) -> None:
@@ -61,6 +62,7 @@ def preload(modules: list[str]) -> None:
 
 def wait_for_start(start_file: str, parent: int | None = None) -> dict[str, Any]:
     """Poll for the start file; exit once ``parent`` (the control plane) is no longer the parent."""
+    unreadable_since: float | None = None
     while True:
         try:
             with open(start_file, encoding="utf-8") as handle:
@@ -68,8 +70,11 @@ def wait_for_start(start_file: str, parent: int | None = None) -> dict[str, Any]
             return request
         except FileNotFoundError:
             pass
-        except ValueError:
-            pass  # written by a tar extraction in place: read again once complete
+        except (PermissionError, ValueError):
+            # A tar extraction writes the file in place, then sets its owner and mode: read it again.
+            unreadable_since = unreadable_since or time.monotonic()
+            if time.monotonic() - unreadable_since > UNREADABLE_SECONDS:
+                raise
         if parent is not None and os.getppid() != parent:
             _note("the control plane that started this standby is gone; exiting")
             raise SystemExit(0)

@@ -1,4 +1,5 @@
-"""Streams through the proxy: a Gradio generator's chunks arrive one by one, and WebSockets work."""
+"""Through the proxy: a Gradio generator's chunks arrive one by one, WebSockets work, and the app sees the
+environment a Space gets on the Hub."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+import httpx
 from gradio_client import Client
 from websockets.sync.client import connect
 
@@ -40,3 +42,12 @@ def test_generator_streams_and_websocket_echoes(plane: ControlPlane, tmp_path: P
         assert socket.recv(timeout=10) == "echo: ping"
         socket.send("again")
         assert socket.recv(timeout=10) == "echo: again"
+
+    env = httpx.get(plane.app_url("carol", "stream") + "env", timeout=30).json()
+    assert env["SPACE_ID"] == "carol/stream"
+    assert env["SPACE_AUTHOR_NAME"] == "carol" and env["SPACE_REPO_NAME"] == "stream"
+    assert env["SPACE_HOST"] == f"carol-stream.localhost:{plane.port}"
+    assert env["SYSTEM"] == "spaces"
+    if plane.runtime == "container":
+        assert env["uid"] == 1000
+        assert env["GRADIO_SERVER_PORT"] == "7860"

@@ -16,6 +16,7 @@ from orchestrator.auth import Caller
 from orchestrator.control import spaces
 from orchestrator.control.platform import Platform
 from orchestrator.errors import InvalidInputError
+from orchestrator.naming import image_repository
 from orchestrator.stages import Stage
 from orchestrator.state.models import Space
 
@@ -71,6 +72,7 @@ async def delete_repo(
             session.delete(row)
             session.commit()
     await asyncio.to_thread(platform.repos.delete, owner, name)
+    await platform.pipeline.engine.discard(image_repository=image_repository(owner, name))
     shutil.rmtree(platform.pipeline.work_dir / owner / name, ignore_errors=True)
     return {}
 

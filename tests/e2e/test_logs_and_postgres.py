@@ -1,0 +1,67 @@
+"""Build logs stream live to ``spaces logs --build``; the same control plane runs on PostgreSQL unchanged."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from orchestrator.testing import SPACES_CLI, ControlPlane, SpaceRepo
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def test_build_log_streams_while_building(plane: ControlPlane, tmp_path: Path) -> None:
+    token = plane.add_user("dave")
+    plane.cli("create", "dave/logs", "--sdk", "gradio", token=token)
+    repo = SpaceRepo.from_example("gradio-hello", tmp_path / "logs", plane.git_url("dave/logs", token))
+    repo.commit_and_push("hello")
+    follower = subprocess.Popen(
+        [SPACES_CLI, "logs", "dave/logs", "--build"],
+        env={**plane.env(), "SPACES_TOKEN": token},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert follower.stdout is not None
+    first = follower.stdout.readline()
+    assert "Build of dave/logs" in first
+    rest = follower.stdout.read()  # ends by itself when the build ends
+    assert follower.wait(120) == 0
+    assert "Build succeeded" in rest
+    runtime = plane.wait_settled("dave/logs", token, repo.head)
+    assert runtime["stage"] == "RUNNING"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"spaces_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_control_plane_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    plane = ControlPlane(data_dir=tmp_path / "data", runtime="process", database_url=postgres_url)
+    plane.start()
+    try:
+        token = plane.add_user("erin")
+        plane.cli("create", "erin/pg", "--sdk", "gradio", token=token)
+        repo = SpaceRepo.from_example("gradio-hello", tmp_path / "pg", plane.git_url("erin/pg", token))
+        repo.commit_and_push("hello")
+        assert plane.wait_settled("erin/pg", token, repo.head)["stage"] == "RUNNING"
+        plane.kill()
+        plane.start()
+        assert plane.wait_settled("erin/pg", token, repo.head)["stage"] == "RUNNING"
+        assert not (tmp_path / "data" / "spaces.db").exists()
+    finally:
+        plane.delete_all_spaces()
+        plane.stop()
