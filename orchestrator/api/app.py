@@ -13,17 +13,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from orchestrator import __version__
 from orchestrator.api.git_access import make_authorize, make_on_push
 from orchestrator.api.routers import logs, spaces, users
+from orchestrator.auth import resolve_token
 from orchestrator.control.platform import Platform
-from orchestrator.errors import NotFoundError, SpacesError
+from orchestrator.errors import AuthError, NotFoundError, SpacesError
 from orchestrator.gitserver.smart_http import make_git_router
 from orchestrator.naming import subdomain
-from orchestrator.proxy.app import ProxyApp, host_dispatch
-from orchestrator.proxy.routes import Unavailable
+from orchestrator.proxy.app import Admit, ProxyApp, host_dispatch
+from orchestrator.proxy.routes import Route, Unavailable
 from orchestrator.stages import Stage
 from orchestrator.state.models import Space
 
@@ -53,6 +54,29 @@ def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | Non
             return Unavailable(503, title, message)
 
     return describe
+
+
+def _admit(platform: Platform) -> Admit:
+    """Private apps answer their owner and admins, by token (``Authorization`` or gradio_client's
+    ``X-HF-Authorization``, both ``Bearer``)."""
+
+    async def admit(route: Route, scope: Scope) -> bool:
+        token = None
+        for name, value in scope.get("headers", ()):
+            if name in (b"authorization", b"x-hf-authorization"):
+                scheme, _, credential = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and credential.strip():
+                    token = credential.strip()
+        if token is None or route.private_owner is None:
+            return False
+        with platform.sessions() as session:
+            try:
+                caller = resolve_token(session, token)
+            except AuthError:
+                return False
+        return caller.may_read_private_of(route.private_owner)
+
+    return admit
 
 
 def _error_response(exc: SpacesError) -> JSONResponse:
@@ -107,5 +131,5 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
 
 def create_app(platform: Platform) -> ASGIApp:
     """The whole control plane: the API on ``domain``, each Space's app on ``{sub}.{domain}``."""
-    proxy = ProxyApp(platform.routes, _describe(platform))
+    proxy = ProxyApp(platform.routes, _describe(platform), _admit(platform))
     return host_dispatch(api=create_api(platform, proxy), proxy=proxy, domain=platform.settings.domain)

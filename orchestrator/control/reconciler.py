@@ -57,6 +57,12 @@ def instance_of(row: InstanceRow) -> Instance:
     )
 
 
+def route_of(row: InstanceRow, space: Space) -> Route:
+    return Route(
+        instance_id=row.id, host=row.host, port=row.port, private_owner=space.owner if space.private else None
+    )
+
+
 class Reconciler:
     """Runs ``reconcile_space`` for each Space whenever something pokes it, and watches running instances."""
 
@@ -159,12 +165,13 @@ class Reconciler:
                 if row.state == "serving" and status.state is InstanceState.RUNNING and space is not None:
                     self.routes.set(
                         subdomain(space.owner, space.name),
-                        Route(instance_id=row.id, host=row.host, port=row.port),
+                        route_of(row, space),
                     )
                     continue
                 if status.state is InstanceState.RUNNING:
                     await self.runtime.stop(instance_of(row))
-                row.state = "stopped" if row.state != "serving" else "failed"
+                # "lost", not "failed": it vanished with the machine or the engine, so it is started again.
+                row.state = "stopped" if row.state != "serving" else "lost"
                 row.exit_code = status.exit_code
                 row.stopped_at = utcnow()
             session.commit()
@@ -208,6 +215,8 @@ class Reconciler:
             return
         if self._desired_changed(space_pk, desired, generation):
             return  # a newer push arrived while building; the pending poke handles it
+        if self._already_failed(space_pk, desired, generation):
+            return  # it crashed or never answered; a push or a restart request tries again
 
         # 5. Start the new version beside the old one and wait until it answers.
         self._set_stage(
@@ -263,9 +272,9 @@ class Reconciler:
             if space is None:
                 return
             sub = subdomain(space.owner, space.name)
-        current = self.routes.get(sub)
-        if current is None or current.instance_id != row.id:
-            self.routes.set(sub, Route(instance_id=row.id, host=row.host, port=row.port))
+            route = route_of(row, space)
+        if self.routes.get(sub) != route:
+            self.routes.set(sub, route)
 
     def _set_stage(self, space_pk: str, stage: Stage, message: str | None, **fields: object) -> None:
         with self.sessions() as session:
@@ -283,6 +292,21 @@ class Reconciler:
         with self.sessions() as session:
             space = session.get(Space, space_pk)
             return space is None or space.desired_sha != sha or space.generation != generation
+
+    @staticmethod
+    def _failed_row(session: Session, space_pk: str, sha: str, generation: int) -> InstanceRow | None:
+        return session.scalars(
+            select(InstanceRow).where(
+                InstanceRow.space_id == space_pk,
+                InstanceRow.sha == sha,
+                InstanceRow.generation == generation,
+                InstanceRow.state == "failed",
+            )
+        ).first()
+
+    def _already_failed(self, space_pk: str, sha: str, generation: int) -> bool:
+        with self.sessions() as session:
+            return self._failed_row(session, space_pk, sha, generation) is not None
 
     async def _ensure_build(
         self, space_pk: str, sha: str, generation: int, *, has_serving: bool
@@ -437,9 +461,7 @@ class Reconciler:
                 old = session.get(InstanceRow, old_row_id)
                 if old is not None:
                     old.state = "draining"
-            self.routes.set(
-                subdomain(space.owner, space.name), Route(instance_id=new.id, host=new.host, port=new.port)
-            )
+            self.routes.set(subdomain(space.owner, space.name), route_of(new, space))
             space.stage = Stage.RUNNING
             space.serving_sha = new.sha
             space.building_sha = None

@@ -24,6 +24,8 @@ from orchestrator.proxy.headers import request_headers, response_headers
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
 
 Describe = Callable[[str], Awaitable[Unavailable | None]]
+Admit = Callable[[Route, Scope], Awaitable[bool]]
+"""Whether a request may reach a private Space's route (called only for routes with ``private_owner``)."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Below uvicorn's default keep-alive (5 s), so a pooled connection is not reused just as the app closes it.
@@ -100,9 +102,10 @@ class ProxyApp:
     it reads the subdomain from ``scope["state"]["subdomain"]``. Call ``aclose()`` on shutdown.
     """
 
-    def __init__(self, routes: RouteTable, describe: Describe) -> None:
+    def __init__(self, routes: RouteTable, describe: Describe, admit: Admit | None = None) -> None:
         self.routes = routes
         self._describe = describe
+        self._admit = admit
         # The transport rather than an AsyncClient: the client would add its default headers
         # (Accept-Encoding among them), keep one cookie jar for every Space and follow its own hooks.
         self._transport = httpx.AsyncHTTPTransport(
@@ -129,17 +132,23 @@ class ProxyApp:
             return
         route = self.routes.get(subdomain)
         if route is None:
-            unavailable = await self._describe(subdomain) or no_space(subdomain)
-            if kind == "http":
-                await pages.send_http(scope, send, unavailable)
-            else:
-                await pages.deny_websocket(scope, send, unavailable)
+            await self._refuse(scope, send, await self._describe(subdomain) or no_space(subdomain))
+            return
+        if route.private_owner is not None and not (self._admit and await self._admit(route, scope)):
+            await self._refuse(scope, send, no_space(subdomain))  # a private Space looks like no Space
             return
         with self.routes.connection(route.instance_id):
             if kind == "http":
                 await self._relay_http(scope, receive, send, route)
             else:
                 await websocket.relay(scope, receive, send, route)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, unavailable: Unavailable) -> None:
+        if scope["type"] == "http":
+            await pages.send_http(scope, send, unavailable)
+        else:
+            await pages.deny_websocket(scope, send, unavailable)
 
     async def _relay_http(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
         watch = _DisconnectWatch(receive)

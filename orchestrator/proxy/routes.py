@@ -24,6 +24,8 @@ class Route:
     instance_id: str
     host: str
     port: int
+    private_owner: str | None = None
+    """Set for a private Space: only its owner (and admins) may pass, others see no Space at all."""
 
 
 @dataclass(frozen=True)

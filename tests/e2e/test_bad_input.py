@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,31 @@ def test_git_clone_sees_what_was_pushed(plane: ControlPlane, alice: str, tmp_pat
         cwd=tmp_path,
     )
     assert (tmp_path / "clone" / "README.md").read_text() == README.format(extra="")
+
+
+CRASHES_LATER = """import os
+import threading
+
+import gradio as gr
+
+demo = gr.Interface(fn=lambda n: f"Hello {n}", inputs="text", outputs="text")
+threading.Timer(6, lambda: (print("giving up now", flush=True), os._exit(3))).start()
+demo.launch()
+"""
+
+
+def test_app_that_crashes_stays_in_runtime_error_until_restarted(
+    plane: ControlPlane, alice: str, tmp_path: Path
+) -> None:
+    repo = new_space(plane, alice, "crashy", tmp_path)
+    repo.write("README.md", README.format(extra=""))
+    repo.write("app.py", CRASHES_LATER)
+    repo.commit_and_push("crashes after a few seconds")
+    plane.wait_for("alice/crashy", alice, lambda r: r["stage"] == "RUNNING", timeout=300)
+    runtime = plane.wait_for("alice/crashy", alice, lambda r: r["stage"] == "RUNTIME_ERROR", timeout=60)
+    assert "exit code 3" in runtime["errorMessage"] and "giving up now" in runtime["errorMessage"]
+    time.sleep(4)  # no restart loop: it stays in error until someone acts
+    assert plane.runtime_of("alice/crashy", alice)["stage"] == "RUNTIME_ERROR"
+
+    plane.cli("restart", "alice/crashy", token=alice)
+    plane.wait_for("alice/crashy", alice, lambda r: r["stage"] == "RUNNING", timeout=300)
