@@ -488,9 +488,16 @@ class Reconciler:
 
     async def _prepare_standby(self, space_pk: str, build: Build, generation: int) -> None:
         try:
-            await self.runtime.prepare_standby(self._launch_spec(space_pk, build))
+            spec = self._launch_spec(space_pk, build)
+            await self.runtime.prepare_standby(spec)
         except Exception:
             log.exception("preparing a standby for %s failed", space_pk)
+            return
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            gone = space is None or space.stage == Stage.DELETING
+        if gone:  # deleted while the standby was starting
+            await self.runtime.discard_standby(spec.space_id)
 
     async def stop_space(self, space_pk: str) -> None:
         """Stop every instance of a Space (deletion); its routes go away."""
@@ -511,7 +518,7 @@ class Reconciler:
         for row in rows:
             await self._stop_row(row.id, state="stopped")
         if space_id:
-            await self.runtime.discard_standby(space_id)
+            await self.runtime.forget_space(space_id)
 
     # ----- watching --------------------------------------------------------------------------------------
 

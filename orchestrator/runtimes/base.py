@@ -118,5 +118,9 @@ class Runtime(abc.ABC):
     async def discard_standby(self, space_id: str) -> None:  # noqa: B027 - optional capability
         """Stop the standby of a Space, if any (optional)."""
 
+    async def forget_space(self, space_id: str) -> None:
+        """Remove every trace of a deleted Space: its standby and anything an earlier run left behind."""
+        await self.discard_standby(space_id)
+
     async def close(self) -> None:  # noqa: B027 - optional capability
         """Release clients; instances keep running."""

@@ -149,6 +149,16 @@ class ContainerRuntime(Runtime):
         if standby is not None:
             await self.stop(standby.instance)
 
+    async def forget_space(self, space_id: str) -> None:
+        await self.discard_standby(space_id)
+        await asyncio.to_thread(self._remove_all_of, space_id)
+
+    def _remove_all_of(self, space_id: str) -> None:
+        labels = ["spaces.orchestrator=1", f"spaces.space={space_id}"]
+        for container in self._client_or_connect().containers.list(all=True, filters={"label": labels}):
+            with contextlib.suppress(DockerException):
+                container.remove(force=True)
+
     async def close(self) -> None:
         for space_id in list(self._standbys):
             await self.discard_standby(space_id)

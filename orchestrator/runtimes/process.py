@@ -99,30 +99,10 @@ class ProcessRuntime(Runtime):
             _write_atomically(standby.start_file, json.dumps(request))
             return standby.instance
 
-        instance_id = new_instance_id()
-        port = free_port()
-        log_path = self.log_path(spec.space_id, instance_id)
-        argv = list(spec.command) or [
-            str(venv / "bin" / "python"),
-            str(LAUNCHER),
-            "run",
-            spec.app_file,
-            "--exit-file",
-            str(_exit_file(log_path)),
-            f"--instance={instance_id}",
-        ]
-        env = instance_env(spec, venv=venv, port=port, instance_id=instance_id)
-        process = self._spawn(argv, env=env, cwd=Path(spec.artifact.app_dir), log_path=log_path)
-        self._children[instance_id] = process
-        return Instance(
-            instance_id=instance_id,
-            space_id=spec.space_id,
-            handle=str(process.pid),
-            host="127.0.0.1",
-            port=port,
-            log_path=str(log_path),
-            deps_key=spec.artifact.deps_key,
+        instance, _process = self._launch(
+            spec, venv, mode=["run", spec.app_file], cwd=Path(spec.artifact.app_dir)
         )
+        return instance
 
     async def prepare_standby(self, spec: LaunchSpec) -> None:
         if spec.command:
@@ -134,25 +114,32 @@ class ProcessRuntime(Runtime):
         await self.discard_standby(spec.space_id)
 
         instance_id = new_instance_id()
+        start_file = self.log_path(spec.space_id, instance_id).with_name(f"run-{instance_id}.start.json")
+        start_file.unlink(missing_ok=True)
+        mode = ["standby", str(start_file), "--preload", ",".join(spec.preload), "--parent", str(os.getpid())]
+        instance, process = self._launch(
+            spec, venv, mode=mode, cwd=start_file.parent, instance_id=instance_id
+        )
+        env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance.instance_id)
+        self._standbys[spec.space_id] = _Standby(instance, process, spec.artifact.reference, env, start_file)
+
+    def _launch(
+        self, spec: LaunchSpec, venv: Path, *, mode: list[str], cwd: Path, instance_id: str | None = None
+    ) -> tuple[Instance, subprocess.Popen[bytes]]:
+        """Start the launcher (or the spec's own command) in ``mode`` on a fresh port, logging to a file."""
+        instance_id = instance_id or new_instance_id()
         port = free_port()
         log_path = self.log_path(spec.space_id, instance_id)
-        start_file = log_path.with_name(f"run-{instance_id}.start.json")
-        start_file.unlink(missing_ok=True)
-        argv = [
+        argv = list(spec.command) or [
             str(venv / "bin" / "python"),
             str(LAUNCHER),
-            "standby",
-            str(start_file),
-            "--preload",
-            ",".join(spec.preload),
-            "--parent",
-            str(os.getpid()),
+            *mode,
             "--exit-file",
             str(_exit_file(log_path)),
             f"--instance={instance_id}",
         ]
         env = instance_env(spec, venv=venv, port=port, instance_id=instance_id)
-        process = self._spawn(argv, env=env, cwd=log_path.parent, log_path=log_path)
+        process = self._spawn(argv, env=env, cwd=cwd, log_path=log_path)
         self._children[instance_id] = process
         instance = Instance(
             instance_id=instance_id,
@@ -163,7 +150,7 @@ class ProcessRuntime(Runtime):
             log_path=str(log_path),
             deps_key=spec.artifact.deps_key,
         )
-        self._standbys[spec.space_id] = _Standby(instance, process, spec.artifact.reference, env, start_file)
+        return instance, process
 
     async def discard_standby(self, space_id: str) -> None:
         standby = self._standbys.pop(space_id, None)
