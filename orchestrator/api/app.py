@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp
 
 from orchestrator import __version__
 from orchestrator.api.git_access import make_authorize, make_on_push
@@ -23,7 +23,8 @@ from orchestrator.control.platform import Platform
 from orchestrator.errors import AuthError, NotFoundError, SpacesError
 from orchestrator.gitserver.smart_http import make_git_router
 from orchestrator.naming import subdomain
-from orchestrator.proxy.app import Admit, ProxyApp, host_dispatch
+from orchestrator.proxy.app import ProxyApp, host_dispatch
+from orchestrator.proxy.gate import Admit, Gate, Headers
 from orchestrator.proxy.routes import Route, Unavailable
 from orchestrator.stages import Stage
 from orchestrator.state.models import Space
@@ -60,9 +61,9 @@ def _admit(platform: Platform) -> Admit:
     """Private apps answer their owner and admins, by token (``Authorization`` or gradio_client's
     ``X-HF-Authorization``, both ``Bearer``)."""
 
-    async def admit(route: Route, scope: Scope) -> bool:
+    async def admit(route: Route, headers: Headers) -> bool:
         token = None
-        for name, value in scope.get("headers", ()):
+        for name, value in headers:
             if name in (b"authorization", b"x-hf-authorization"):
                 scheme, _, credential = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and credential.strip():
@@ -131,5 +132,5 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
 
 def create_app(platform: Platform) -> ASGIApp:
     """The whole control plane: the API on ``domain``, each Space's app on ``{sub}.{domain}``."""
-    proxy = ProxyApp(platform.routes, _describe(platform), _admit(platform))
+    proxy = ProxyApp(platform.routes, Gate(platform.routes, _describe(platform), _admit(platform)))
     return host_dispatch(api=create_api(platform, proxy), proxy=proxy, domain=platform.settings.domain)

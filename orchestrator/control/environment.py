@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
 def make_space_env(
@@ -14,10 +15,15 @@ def make_space_env(
     creator_id: str,
     hardware: str,
     plan_env: dict[str, str],
+    variables: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Pure: the Hub's variables, then the SDK's own (the build plan's), then nothing else."""
+    """Pure: the SDK's variables (the build plan's), the Space's variables and secrets, then the Hub's
+    own ``SPACE_*`` variables, which a user's variable cannot override."""
     return {
         **plan_env,
+        **(variables or {}),
+        **(secrets or {}),
         "SPACE_ID": f"{owner}/{name}",
         "SPACE_AUTHOR_NAME": owner,
         "SPACE_REPO_NAME": name,
@@ -29,3 +35,10 @@ def make_space_env(
         "MEMORY": "16Gi",
         "ACCELERATOR": "none" if hardware.startswith("cpu") else hardware,
     }
+
+
+def setting_values(settings: dict[str, Any], kind: str) -> dict[str, str]:
+    """``{KEY: value}`` of a Space's ``variables`` or ``secrets`` as stored in ``Space.settings``:
+    ``{"variables": {"KEY": {"value": ..., "description": ..., "updatedAt": ...}}}``."""
+    entries = settings.get(kind) or {}
+    return {key: str(entry.get("value", "")) for key, entry in entries.items()}

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.building.pipeline import BuildPipeline
-from orchestrator.control.environment import make_space_env
+from orchestrator.control.environment import make_space_env, setting_values
 from orchestrator.logs import LogWriter
 from orchestrator.naming import subdomain
 from orchestrator.proxy.routes import Route, RouteTable
@@ -193,8 +193,15 @@ class Reconciler:
                 serving = None
             session.commit()
             desired, generation = space.desired_sha, space.generation
+            paused = bool(space.settings.get("paused"))
 
-        # 2. Nothing pushed yet.
+        # 2. Paused by its owner: nothing runs until a restart.
+        if paused:
+            await self.stop_space(space_pk)
+            self._set_stage(space_pk, Stage.PAUSED, None, serving_sha=None, building_sha=None)
+            return
+
+        # 3. Nothing pushed yet.
         if desired is None:
             self._set_stage(
                 space_pk,
@@ -203,13 +210,13 @@ class Reconciler:
             )
             return
 
-        # 3. Already serving what is wanted.
+        # 4. Already serving what is wanted.
         if serving is not None and serving.sha == desired and serving.generation == generation:
             self._ensure_route(space_pk, serving)
             self._set_stage(space_pk, Stage.RUNNING, None, serving_sha=desired, building_sha=None)
             return
 
-        # 4. A build of the wanted commit: reuse a finished one, stop at a failed one, or build now.
+        # 5. A build of the wanted commit: reuse a finished one, stop at a failed one, or build now.
         build = await self._ensure_build(space_pk, desired, generation, has_serving=serving is not None)
         if build is None or build.artifact is None:
             return
@@ -218,7 +225,7 @@ class Reconciler:
         if self._already_failed(space_pk, desired, generation):
             return  # it crashed or never answered; a push or a restart request tries again
 
-        # 5. Start the new version beside the old one and wait until it answers.
+        # 6. Start the new version beside the old one and wait until it answers.
         self._set_stage(
             space_pk,
             Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING,
@@ -236,7 +243,7 @@ class Reconciler:
             self._set_stage(space_pk, Stage.RUNTIME_ERROR, message, building_sha=None)
             return
 
-        # 6. Move traffic, drain the old version, keep a warm standby for the next push.
+        # 7. Move traffic, drain the old version, keep a warm standby for the next push.
         self._promote(space_pk, new_row, old_row_id=serving.id if serving else None)
         if serving is not None:
             self._spawn(self._drain_and_stop(serving.id))
@@ -388,6 +395,8 @@ class Reconciler:
                 creator_id=space.id,
                 hardware=space.hardware,
                 plan_env=build.plan.get("env", {}),
+                variables=setting_values(space.settings, "variables"),
+                secrets=setting_values(space.settings, "secrets"),
             )
             assert build.artifact is not None
             return LaunchSpec(
@@ -500,7 +509,7 @@ class Reconciler:
             await self.runtime.discard_standby(spec.space_id)
 
     async def stop_space(self, space_pk: str) -> None:
-        """Stop every instance of a Space (deletion); its routes go away."""
+        """Stop every instance and standby of a Space (pause, deletion); its route goes away."""
         with self.sessions() as session:
             rows = list(
                 session.scalars(

@@ -99,6 +99,7 @@ def record_push(session: Session, owner: str, name: str, new_sha: str) -> Space 
 
 def request_restart(session: Session, space: Space, *, factory: bool) -> None:
     space.generation += 1
+    space.settings = {**space.settings, "paused": False}
     if factory:
         space.settings = {**space.settings, "factory_reboot_generation": space.generation}
     space.updated_at = utcnow()

@@ -13,19 +13,16 @@ route, one pass over the headers, and one extra task per request to notice clien
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.proxy import pages, websocket
+from orchestrator.proxy.gate import Gate, Refuse
 from orchestrator.proxy.headers import request_headers, response_headers
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
-
-Describe = Callable[[str], Awaitable[Unavailable | None]]
-Admit = Callable[[Route, Scope], Awaitable[bool]]
-"""Whether a request may reach a private Space's route (called only for routes with ``private_owner``)."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Below uvicorn's default keep-alive (5 s), so a pooled connection is not reused just as the app closes it.
@@ -33,10 +30,6 @@ KEEPALIVE_EXPIRY_SECONDS = 4.0
 
 _TIMEOUTS = {"connect": CONNECT_TIMEOUT_SECONDS, "read": None, "write": None, "pool": None}
 _END_OF_BODY = {"type": "http.response.body", "body": b"", "more_body": False}
-
-
-def no_space(subdomain: str) -> Unavailable:
-    return Unavailable(404, "No Space at this address", f"There is no Space at '{subdomain}'.")
 
 
 def _refused(route: Route) -> Unavailable:
@@ -102,10 +95,9 @@ class ProxyApp:
     it reads the subdomain from ``scope["state"]["subdomain"]``. Call ``aclose()`` on shutdown.
     """
 
-    def __init__(self, routes: RouteTable, describe: Describe, admit: Admit | None = None) -> None:
+    def __init__(self, routes: RouteTable, gate: Gate) -> None:
         self.routes = routes
-        self._describe = describe
-        self._admit = admit
+        self.gate = gate
         # The transport rather than an AsyncClient: the client would add its default headers
         # (Accept-Encoding among them), keep one cookie jar for every Space and follow its own hooks.
         self._transport = httpx.AsyncHTTPTransport(
@@ -130,13 +122,11 @@ class ProxyApp:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             return
-        route = self.routes.get(subdomain)
-        if route is None:
-            await self._refuse(scope, send, await self._describe(subdomain) or no_space(subdomain))
+        decision = await self.gate.decide(subdomain, scope["headers"])
+        if isinstance(decision, Refuse):
+            await self._refuse(scope, send, decision.unavailable)
             return
-        if route.private_owner is not None and not (self._admit and await self._admit(route, scope)):
-            await self._refuse(scope, send, no_space(subdomain))  # a private Space looks like no Space
-            return
+        route = decision.route
         with self.routes.connection(route.instance_id):
             if kind == "http":
                 await self._relay_http(scope, receive, send, route)

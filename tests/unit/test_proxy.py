@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from orchestrator.proxy.app import ProxyApp, host_dispatch
+from orchestrator.proxy.gate import Gate
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
 
 SSE_GAP_SECONDS = 0.4
@@ -191,7 +192,7 @@ class Proxy:
 async def proxy(upstreams: dict[str, Upstream]) -> AsyncIterator[Proxy]:
     routes = RouteTable()
     routes.set("alice-hello", Route("a", "127.0.0.1", upstreams["a"].port))
-    app = ProxyApp(routes, _describe)
+    app = ProxyApp(routes, Gate(routes, _describe))
     sock = _listening_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -417,7 +418,8 @@ async def test_subdomain_dispatch_is_by_one_label() -> None:
     async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request"}
 
-    recorder = Recorder(RouteTable(), _describe)
+    routes = RouteTable()
+    recorder = Recorder(routes, Gate(routes, _describe))
     app = host_dispatch(api=_api, proxy=recorder, domain="Spaces.Example.com")
     hosts = (b"ALICE-hello.spaces.example.com:8443", b"spaces.example.com", b"x.y.spaces.example.com")
     for host in hosts:
