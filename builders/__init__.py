@@ -9,6 +9,7 @@ containers and must never import ``orchestrator``: the dependency points one way
 from builders.base import (
     DEFAULT_GRADIO_VERSION,
     DEFAULT_STARTUP_TIMEOUT,
+    DEFAULT_STREAMLIT_VERSION,
     Builder,
     BuildOptions,
     BuildPlan,
@@ -17,28 +18,36 @@ from builders.base import (
 from builders.config import VALID_SDKS, SpaceConfig, parse_space_config
 from builders.errors import ConfigError, NoAppFileError
 from builders.files import DirectoryFiles, MemoryFiles, RepoFiles
+from builders.docker import DockerBuilder
 from builders.gradio import GradioBuilder
 from builders.recipe import VenvSpec, context_files, render_containerfile, venv_spec
-from builders.registry import BUILDERS, plan_build, select_builder, supported_sdks
+from builders.registry import BUILDERS, detect_sdk, plan_build, select_builder, supported_sdks
+from builders.static import StaticBuilder
+from builders.streamlit import StreamlitBuilder
 
 __all__ = [
     "BUILDERS",
     "DEFAULT_GRADIO_VERSION",
     "DEFAULT_STARTUP_TIMEOUT",
+    "DEFAULT_STREAMLIT_VERSION",
     "VALID_SDKS",
     "BuildOptions",
     "BuildPlan",
     "Builder",
     "ConfigError",
     "DirectoryFiles",
+    "DockerBuilder",
     "GradioBuilder",
     "MemoryFiles",
     "NoAppFileError",
     "RepoFiles",
     "SdkBaseRecipe",
     "SpaceConfig",
+    "StaticBuilder",
+    "StreamlitBuilder",
     "VenvSpec",
     "context_files",
+    "detect_sdk",
     "parse_space_config",
     "plan_build",
     "render_containerfile",

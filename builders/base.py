@@ -20,6 +20,9 @@ from builders.files import RepoFiles
 DEFAULT_GRADIO_VERSION = "6.31.0"
 """The newest gradio on PyPI when this was written; used when a README has no ``sdk_version``."""
 
+DEFAULT_STREAMLIT_VERSION = "1.67.0"
+"""The newest streamlit on PyPI when this was written; used when a README has no ``sdk_version``."""
+
 DEFAULT_STARTUP_TIMEOUT = 30 * 60.0
 """The Hub's default ``startup_duration_timeout`` (30m), in seconds."""
 
@@ -34,9 +37,17 @@ class BuildOptions:
     base_image_prefix: str = "localhost/spaces"
     available_pythons: tuple[str, ...] = ("3.11",)
     default_gradio_version: str = DEFAULT_GRADIO_VERSION
+    default_streamlit_version: str = DEFAULT_STREAMLIT_VERSION
 
     def python_image(self, python_version: str) -> str:
         return f"{self.base_image_prefix}/python:{python_version}"
+
+    def node_image(self) -> str:
+        """The image static Spaces run ``app_build_command`` in (Node.js and npm from Debian)."""
+        return f"{self.base_image_prefix}/node:bookworm"
+
+    def default_sdk_version(self, sdk: str) -> str:
+        return {"gradio": self.default_gradio_version, "streamlit": self.default_streamlit_version}[sdk]
 
     def sdk_image(self, sdk: str, sdk_version: str, python_version: str) -> str:
         return f"{self.base_image_prefix}/{sdk}:{sdk_version}-py{python_version}"
@@ -53,15 +64,26 @@ class SdkBaseRecipe:
     python_image: str
 
 
+PLAN_KINDS = ("python", "static", "docker")
+"""``BuildPlan.kind``: an SDK on a Python base image, files served as they are, or the repo's Dockerfile."""
+
+
 @dataclass(frozen=True)
 class BuildPlan:
-    """Everything needed to build and start one commit of a Space, decided before any build runs."""
+    """Everything needed to build and start one commit of a Space, decided before any build runs.
+
+    ``kind`` says which of the other fields matter: ``python`` (gradio, streamlit) uses the SDK,
+    Python and dependency fields and starts ``python app_file`` or, when ``module`` is set,
+    ``python -m module *module_args``; ``static`` runs ``build_command`` (if any) on ``base_image``
+    (Node.js) and serves ``static_dir``; ``docker`` builds ``dockerfile`` as it is and runs it as
+    the user it names, with ``port`` the ``app_port``.
+    """
 
     sdk: str
     sdk_version: str
     python_version: str
     base_image: str
-    sdk_base_recipe: SdkBaseRecipe
+    sdk_base_recipe: SdkBaseRecipe | None
     requirements: str | None
     pre_requirements: str | None
     apt_packages: tuple[str, ...]
@@ -73,6 +95,18 @@ class BuildPlan:
     notes: tuple[str, ...]
     startup_timeout: float
     config: SpaceConfig = field(compare=False)
+    kind: str = "python"
+    module: str | None = None
+    module_args: tuple[str, ...] = ()
+    build_command: str | None = None
+    static_dir: str = ""
+    """Folder served for a static Space, relative to the repo after ``build_command`` ran ("" = root)."""
+    static_index: str = "index.html"
+    dockerfile: str = "Dockerfile"
+    build_secrets: tuple[str, ...] = ()
+    """Secret ids a docker Space's Dockerfile mounts at build time."""
+    preload_from_hub: tuple[str, ...] = ()
+    """Hub repos the README asks to download at build time (recorded; see the build log)."""
 
 
 def dependency_key(

@@ -18,7 +18,7 @@ from builders.durations import EXAMPLES as DURATION_EXAMPLES
 from builders.durations import parse_duration
 from builders.errors import ConfigError
 from builders.files import normalize_path
-from builders.frontmatter import MINIMAL_EXAMPLE, extract_front_matter
+from builders.frontmatter import extract_front_matter
 from builders.values import (
     Entry,
     is_null,
@@ -52,9 +52,13 @@ CUSTOM_HEADER_VALUES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class SpaceConfig:
-    """What the README's front matter says about building and running the Space."""
+    """What the README's front matter says about building and running the Space.
 
-    sdk: str
+    ``sdk`` is None when the front matter does not name one; the builders then detect it from the
+    repo's files (``builders.registry``).
+    """
+
+    sdk: str | None
     sdk_version: str | None = None
     python_version: str = DEFAULT_PYTHON_VERSION
     app_file: str = DEFAULT_APP_FILE
@@ -205,13 +209,8 @@ def parse_space_config(readme_text: str | None) -> SpaceConfig:
         elif key in _EXTRA_READERS and not is_null(entry.node):
             extra[key] = _EXTRA_READERS[key](entry)
 
-    if "sdk" not in entries:
-        raise ConfigError(
-            f"the front matter has no `sdk` key; say how to build the Space "
-            f"({', '.join(VALID_SDKS)}), for example:\n\n{MINIMAL_EXAMPLE}"
-        )
     return SpaceConfig(
-        sdk=_read_sdk(entries["sdk"]),
+        sdk=_take(entries, "sdk", _read_sdk, None),
         sdk_version=_take(entries, "sdk_version", _read_sdk_version, None),
         python_version=_take(entries, "python_version", _read_python_version, DEFAULT_PYTHON_VERSION),
         app_file=_take(entries, "app_file", _read_app_file, DEFAULT_APP_FILE),

@@ -99,3 +99,20 @@ def choose_python(config: SpaceConfig, available: tuple[str, ...]) -> tuple[str,
     if len(available) == 1:
         return chosen, f"{asked}; this server has {chosen}, using it"
     return chosen, f"{asked}; this server has {', '.join(available)}; using {chosen}"
+
+
+def read_preload_from_hub(config: SpaceConfig) -> tuple[str, ...]:
+    """``preload_from_hub`` entries (``repo_id [files] [revision]``), checked for their shape."""
+    entries = config.extra.get("preload_from_hub")
+    if not isinstance(entries, list):
+        return ()
+    line = config.line_of("preload_from_hub")
+    for entry in entries:
+        parts = str(entry).split()
+        if not parts or len(parts) > 3 or parts[0].count("/") > 1:
+            raise ConfigError(
+                "preload_from_hub items must be 'repo_id', 'repo_id file1,file2' or "
+                f"'repo_id files revision'; got {entry!r}",
+                line=line,
+            )
+    return tuple(str(entry) for entry in entries)

@@ -2,9 +2,12 @@
 
     SpacesError                 base; ``message`` is shown to users as is
     ├── NotFoundError           a user, Space or token that does not exist (HTTP 404)
+    │   ├── RevisionNotFoundError   a branch or commit a Space's repo does not have
+    │   └── EntryNotFoundError      a file a Space's repo does not have at that revision
     ├── AuthError               missing or invalid credentials (HTTP 401)
     ├── ForbiddenError          valid credentials without the right (HTTP 403)
     ├── ConflictError           something that already exists (HTTP 409)
+    │   └── PreconditionFailedError a commit whose parent is no longer the branch head (HTTP 412)
     ├── InvalidInputError       a request that cannot be honoured as sent (HTTP 400)
     └── RuntimeBackendError     the container engine or process supervisor failed
 
@@ -28,6 +31,16 @@ class SpacesError(Exception):
 
 class NotFoundError(SpacesError):
     status_code = 404
+    error_code = "RepoNotFound"
+    """Sent as ``X-Error-Code``: ``huggingface_hub`` picks its exception class by it."""
+
+
+class RevisionNotFoundError(NotFoundError):
+    error_code = "RevisionNotFound"
+
+
+class EntryNotFoundError(NotFoundError):
+    error_code = "EntryNotFound"
 
 
 class AuthError(SpacesError):
@@ -40,6 +53,10 @@ class ForbiddenError(SpacesError):
 
 class ConflictError(SpacesError):
     status_code = 409
+
+
+class PreconditionFailedError(ConflictError):
+    status_code = 412
 
 
 class InvalidInputError(SpacesError):

@@ -105,5 +105,5 @@ def serve(settings: Settings) -> None:
         server_header=False,
         date_header=False,
         ws_ping_interval=None,
-        ws="websockets",
+        ws="websockets-sansio",
     )

@@ -83,7 +83,7 @@ def _admit(platform: Platform) -> Admit:
 def _error_response(exc: SpacesError) -> JSONResponse:
     headers = {"X-Error-Message": exc.message.splitlines()[0][:500]}
     if isinstance(exc, NotFoundError):
-        headers["X-Error-Code"] = "RepoNotFound"
+        headers["X-Error-Code"] = exc.error_code
     return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 
 

@@ -106,14 +106,26 @@ def request_restart(session: Session, space: Space, *, factory: bool) -> None:
     session.commit()
 
 
+DEFAULT_SLEEP_TIME = {"cpu-basic": 48 * 3600}
+
+
+def sleep_time(space: Space) -> int | None:
+    """Seconds without traffic before the Space sleeps (the runtime's ``gcTimeout``); ``None``: never.
+    ``settings["sleep_time"]`` holds what its owner chose, ``-1`` meaning never."""
+    seconds = space.settings.get("sleep_time")
+    if seconds is None:
+        return DEFAULT_SLEEP_TIME.get(space.hardware)
+    return None if seconds == -1 else int(seconds)
+
+
 def runtime_view(space: Space) -> dict[str, Any]:
     """The Hub's ``SpaceRuntime`` JSON, plus which commits are building and serving."""
     serving = space.serving_sha is not None
     return {
         "stage": space.stage,
         "hardware": {"current": space.hardware if serving else None, "requested": space.hardware},
-        "storage": None,
-        "gcTimeout": None,
+        "storage": space.settings.get("storage"),
+        "gcTimeout": sleep_time(space),
         "replicas": {"requested": 1, "current": 1 if serving else 0},
         "devMode": False,
         "domains": [],

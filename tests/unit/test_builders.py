@@ -122,10 +122,12 @@ def test_front_matter_must_be_a_mapping() -> None:
     assert "key: value" in error.message
 
 
-def test_missing_sdk() -> None:
-    error = config_error(readme("title: Hello"))
-    assert "`sdk`" in error.message
-    assert "gradio" in error.message
+def test_missing_sdk_with_nothing_to_detect() -> None:
+    assert parse_space_config(readme("title: Hello")).sdk is None
+    with pytest.raises(ConfigError) as caught:
+        plan_build(MemoryFiles({"README.md": readme("title: Hello"), "main.py": "print(1)\n"}))
+    assert "`sdk`" in caught.value.message
+    assert "gradio" in caught.value.message
 
 
 def test_wrong_type_names_key_and_line() -> None:
@@ -157,16 +159,6 @@ def test_unknown_sdk_lists_valid_ones() -> None:
     assert error.line == 2
     for sdk in ("gradio", "streamlit", "docker", "static"):
         assert sdk in error.message
-
-
-@pytest.mark.parametrize("sdk", ["streamlit", "docker", "static"])
-def test_sdks_not_supported_yet(sdk: str) -> None:
-    files = MemoryFiles({"README.md": readme("title: x", f"sdk: {sdk}"), "app.py": APP})
-    with pytest.raises(ConfigError) as caught:
-        plan_build(files)
-    assert caught.value.line == 3
-    assert f"sdk: {sdk} is not supported on this server yet" in caught.value.message
-    assert "supported: gradio" in caught.value.message
 
 
 def test_unknown_keys_are_warnings() -> None:
