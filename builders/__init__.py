@@ -16,9 +16,9 @@ from builders.base import (
     SdkBaseRecipe,
 )
 from builders.config import VALID_SDKS, SpaceConfig, parse_space_config
+from builders.docker import DockerBuilder
 from builders.errors import ConfigError, NoAppFileError
 from builders.files import DirectoryFiles, MemoryFiles, RepoFiles
-from builders.docker import DockerBuilder
 from builders.gradio import GradioBuilder
 from builders.recipe import VenvSpec, context_files, render_containerfile, venv_spec
 from builders.registry import BUILDERS, detect_sdk, plan_build, select_builder, supported_sdks

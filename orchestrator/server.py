@@ -1,25 +1,37 @@
 """Starting a control plane: prepare the data directory and database, wire the parts, serve HTTP.
 
 ``build_platform`` is pure wiring (tests use it in-process); ``serve`` adds the first-run admin token and
-runs uvicorn. Stopping the server leaves running Spaces running; the next start adopts them.
+serves: the front door (``orchestrator.proxy.frontdoor``) on the public port, relaying app hosts itself
+and the API host to uvicorn on an internal unix socket, all in one event loop (``SPACES_FRONT_DOOR=false``:
+uvicorn alone on the public port, app hosts through the ASGI proxy). Stopping the server leaves running
+Spaces running; the next start adopts them.
 """
 
 from __future__ import annotations
 
+import socket
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+import uvloop
+from starlette.types import ASGIApp
 
 from builders.base import BuildOptions
 from orchestrator.building.engines import BuildEngine
 from orchestrator.building.image import ImageEngine
 from orchestrator.building.pipeline import BuildPipeline
 from orchestrator.building.venv import VenvEngine
+from orchestrator.control.idle import IdleController
 from orchestrator.control.platform import Platform
 from orchestrator.control.reconciler import Reconciler
 from orchestrator.control.users import bootstrap_admin
 from orchestrator.gitserver.repos import RepoStore
+from orchestrator.proxy.frontdoor import FrontDoor
+from orchestrator.proxy.gate import Gate
+from orchestrator.proxy.metrics import TrafficMetrics
 from orchestrator.proxy.routes import RouteTable
 from orchestrator.runtimes import make_runtime
 from orchestrator.runtimes.base import Runtime
@@ -67,6 +79,15 @@ def build_platform(settings: Settings) -> Platform:
     reconciler = Reconciler(
         settings=settings, sessions=sessions, runtime=runtime, pipeline=pipeline, routes=routes
     )
+    metrics = TrafficMetrics()
+    idle = IdleController(
+        settings=settings,
+        sessions=sessions,
+        runtime=runtime,
+        routes=routes,
+        reconciler=reconciler,
+        metrics=metrics,
+    )
     return Platform(
         settings=settings,
         sessions=sessions,
@@ -75,11 +96,13 @@ def build_platform(settings: Settings) -> Platform:
         routes=routes,
         pipeline=pipeline,
         reconciler=reconciler,
+        idle=idle,
+        metrics=metrics,
     )
 
 
 def serve(settings: Settings) -> None:
-    from orchestrator.api.app import create_app
+    from orchestrator.api.app import create_app_and_gate
 
     platform = build_platform(settings)
     with platform.sessions() as session:
@@ -95,15 +118,59 @@ def serve(settings: Settings) -> None:
             " add users with `spaces users add NAME`)",
             file=sys.stderr,
         )
+    app, gate = create_app_and_gate(platform)
     # The proxy forwards the app's own Server/Date headers and sets X-Forwarded-* itself.
-    uvicorn.run(
-        create_app(platform),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-        ws_ping_interval=None,
-        ws="websockets-sansio",
-    )
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "proxy_headers": False,
+        "server_header": False,
+        "date_header": False,
+        "ws_ping_interval": None,
+        "ws": "websockets-sansio",
+    }
+    if not settings.front_door:
+        uvicorn.run(app, host=settings.host, port=settings.port, **options)
+        return
+    uvloop.run(_serve_behind_front_door(settings, app, gate, options))
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn serving the control plane on an internal socket, with the front door on the public port
+    opened once the app has started and closed around uvicorn's own shutdown."""
+
+    def __init__(self, config: uvicorn.Config, door: FrontDoor, host: str, port: int) -> None:
+        super().__init__(config)
+        self.door = door
+        self.public = (host, port)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            host, port = self.public
+            try:
+                await self.door.start(host, port)
+            except OSError as error:
+                print(f"Cannot listen on {host}:{port}: {error}", file=sys.stderr)
+                self.should_exit = True
+                self.force_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.door.stop_accepting()
+        await super().shutdown(sockets)
+        await self.door.close()
+
+
+async def _serve_behind_front_door(
+    settings: Settings, app: ASGIApp, gate: Gate, options: dict[str, Any]
+) -> None:
+    """One event loop: the front door on ``host:port``, uvicorn (API, git, lifespan) on a unix socket
+    in a private temporary folder that only the front door connects to."""
+    with tempfile.TemporaryDirectory(prefix="spaces-api-") as folder:
+        path = str(Path(folder) / "api.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        door = FrontDoor(gate, settings.domain, api_address=path)
+        server = _ApiServer(uvicorn.Config(app, **options), door, settings.host, settings.port)
+        await server.serve(sockets=[sock])
+        if server.force_exit and not server.started:
+            raise SystemExit(1)

@@ -63,6 +63,29 @@ class Settings(BaseSettings):
     drain_seconds: float = 30.0
     """After traffic moves to a new version, how long the old one may finish open requests."""
 
+    front_door: bool = True
+    """Serve the public port with the front door (``orchestrator.proxy.frontdoor``, a uvloop byte relay
+    for app hosts, the API relayed to uvicorn on an internal socket); ``false``: uvicorn serves the port
+    and app hosts go through the ASGI proxy."""
+
+    default_sleep_time: float = 48 * 3600
+    """Seconds without a request or open connection after which a Space on free hardware (``cpu-basic``)
+    sleeps, unless it has its own sleep time (``-1``: never). Other hardware never sleeps by default."""
+
+    sleep_check_interval: float = 10.0
+    """How often the idle controller looks for Spaces to put to sleep."""
+
+    sleep_stop_after: float = 15 * 60
+    """Seconds a Space stays frozen (memory kept, wakes in milliseconds) before it is stopped and its
+    memory freed (wakes with a cold start)."""
+
+    sleep_memory_floor_mb: int = 0
+    """Stop frozen Spaces early while the machine has less than this much memory available (0: off)."""
+
+    wake_hold_seconds: float = 20.0
+    """How long a request to a sleeping Space is held while it wakes, before the visitor gets a
+    "waking up" page (browsers) or a 503 with ``Retry-After`` (API clients)."""
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'spaces.db'}"

@@ -41,6 +41,8 @@ class ControlPlane:
     runtime: str
     port: int = field(default_factory=free_port)
     database_url: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More ``SPACES_*`` settings for the server (short sleep times in tests, for instance)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,6 +67,7 @@ class ControlPlane:
             "SPACES_URL": self.url,
             "SPACES_DRAIN_SECONDS": "5",
             "SPACES_DATABASE_URL": self.database_url,
+            **self.extra_env,
             **extra,
         }
 

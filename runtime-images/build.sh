@@ -10,6 +10,8 @@
 #
 # Usage: runtime-images/build.sh [--gradio VERSION|latest]... [--force] [--source debootstrap|registry]
 #   --gradio VER   also build the Gradio image for that version (repeatable; "latest" asks PyPI)
+#   --streamlit VER also build localhost/spaces/streamlit:VER-py3.11 (repeatable)
+#   --node         also build localhost/spaces/node:bookworm (Node.js for static Spaces' build command)
 #   --force        rebuild every image even if its recipe hash label matches (layer cache still used)
 #   --source S     same as SPACES_BASE_SOURCE=S: debootstrap (default; no registry needed) or
 #                  registry (docker.io/library/debian:bookworm-slim and python:3.11-slim-bookworm)
@@ -22,15 +24,19 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 gradio_versions=()
+streamlit_versions=()
+node=0
 force=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --gradio) [[ $# -ge 2 ]] || { echo "--gradio needs a version" >&2; exit 2; }; gradio_versions+=("$2"); shift 2 ;;
     --gradio=*) gradio_versions+=("${1#*=}"); shift ;;
+    --streamlit) [[ $# -ge 2 ]] || { echo "--streamlit needs a version" >&2; exit 2; }; streamlit_versions+=("$2"); shift 2 ;;
+    --node) node=1; shift ;;
     --force) force=1; shift ;;
     --source) export SPACES_BASE_SOURCE="$2"; shift 2 ;;
     --source=*) export SPACES_BASE_SOURCE="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -139,6 +145,20 @@ for requested in "${gradio_versions[@]}"; do
     -f "$here/gradio/Containerfile" --build-arg "BASE=$prefix/python:3.11" \
     --build-arg "GRADIO_VERSION=$version"
 done
+
+# 4. streamlit and node (optional) ----------------------------------------------------------------
+for version in "${streamlit_versions[@]}"; do
+  streamlit_recipe="$( { cat "$here/streamlit/Containerfile"; image_id "$prefix/python:3.11";
+                         echo "streamlit=$version"; } | hash_of)"
+  build streamlit "$prefix/streamlit:$version-py3.11" "$here/streamlit" "$streamlit_recipe" \
+    -f "$here/streamlit/Containerfile" --build-arg "BASE=$prefix/python:3.11" \
+    --build-arg "STREAMLIT_VERSION=$version"
+done
+if [[ $node -eq 1 ]]; then
+  node_recipe="$( { cat "$here/node/Containerfile"; image_id "$prefix/python:3.11"; } | hash_of)"
+  build node "$prefix/node:bookworm" "$here/node" "$node_recipe" \
+    -f "$here/node/Containerfile" --build-arg "BASE=$prefix/python:3.11"
+fi
 
 log "done in $((SECONDS - total_start)) s:"
 "$engine" images --filter "reference=$prefix/*" >&2 || true

@@ -3,7 +3,9 @@
 #
 #   scripts/install.sh [--no-containers]
 #
-# 1. apt packages (only the missing ones): git curl ca-certificates python3, and for containers
+# 1. apt packages (only the missing ones): git curl ca-certificates python3, nodejs npm (static
+#    Spaces' build command), chromium (browser tests), nginx-light and wrk (bench/proxy.py) unless
+#    present, and for containers
 #    podman runc debootstrap uidmap fuse-overlayfs slirp4netns netavark/containernetworking-plugins
 #    iptables. Skipped for the container part when a Docker Engine already answers.
 # 2. /etc/containers/containers.conf: adds runtime="runc", cgroup_manager="cgroupfs" ([engine]) and
@@ -47,6 +49,14 @@ step "system packages"
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 pkg_available() { apt-cache show "$1" >/dev/null 2>&1; }
 wanted=(git curl ca-certificates python3 python3-venv libnss-myhostname)
+# Static Spaces' app_build_command (npm run build) on the process runtime; a Node.js from elsewhere
+# (nodesource ships npm inside its nodejs package) is kept.
+command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
+# Headless Chromium drives the Streamlit end-to-end test (Playwright with executable_path).
+command -v chromium >/dev/null 2>&1 || wanted+=(chromium)
+# bench/proxy.py measures the front door against nginx with wrk (it runs its own nginx instances).
+command -v nginx >/dev/null 2>&1 || wanted+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || wanted+=(wrk)
 use_docker=0
 if [[ $containers -eq 1 ]]; then
   if ! command -v podman >/dev/null 2>&1 && docker_engine_answers; then
@@ -77,6 +87,10 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
     "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     log "installed: ${missing[*]}"
+    # Debian starts the packaged nginx on port 80; the benchmark does not need it running.
+    if [[ " ${missing[*]} " == *" nginx-light "* && -d /run/systemd/system ]]; then
+      "${as_root[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
   else
     cat >&2 <<MSG
     Not root and no passwordless sudo, so nothing can be installed. Ask an administrator to run:
@@ -197,6 +211,9 @@ if [[ $containers -eq 1 ]]; then
   # The default Gradio version of new Spaces is built ahead, so a first push does not wait for it.
   default_gradio=$("$repo/.venv/bin/python" -c 'from builders.base import DEFAULT_GRADIO_VERSION as v; print(v)')
   for v in $default_gradio ${SPACES_GRADIO_VERSIONS:-}; do gradio_args+=(--gradio "$v"); done
+  # The default Streamlit version and the Node.js image (static build commands) too.
+  default_streamlit=$("$repo/.venv/bin/python" -c 'from builders.base import DEFAULT_STREAMLIT_VERSION as v; print(v)')
+  gradio_args+=(--streamlit "$default_streamlit" --node)
   if [[ $use_docker -eq 1 ]]; then export SPACES_CONTAINER_ENGINE=docker; fi
   "$repo/runtime-images/build.sh" "${gradio_args[@]}"
 fi

@@ -17,7 +17,8 @@ from starlette.types import ASGIApp
 
 from orchestrator import __version__
 from orchestrator.api.git_access import make_authorize, make_on_push
-from orchestrator.api.routers import logs, spaces, users
+from orchestrator.api.routers import hub_files, hub_repos, hub_runtime, lfs, logs, metrics, spaces, users
+from orchestrator.api.signin import Signer, SignIn
 from orchestrator.auth import resolve_token
 from orchestrator.control.platform import Platform
 from orchestrator.errors import AuthError, NotFoundError, SpacesError
@@ -25,7 +26,7 @@ from orchestrator.gitserver.smart_http import make_git_router
 from orchestrator.naming import subdomain
 from orchestrator.proxy.app import ProxyApp, host_dispatch
 from orchestrator.proxy.gate import Admit, Gate, Headers
-from orchestrator.proxy.routes import Route, Unavailable
+from orchestrator.proxy.routes import Unavailable
 from orchestrator.stages import Stage
 from orchestrator.state.models import Space
 
@@ -37,6 +38,8 @@ _UNAVAILABLE_TITLES = {
     Stage.BUILD_ERROR: "This Space failed to build",
     Stage.RUNTIME_ERROR: "This Space's app has stopped",
     Stage.DELETING: "This Space is being deleted",
+    Stage.PAUSED: "This Space is paused",
+    Stage.SLEEPING: "This Space is asleep",
 }
 
 
@@ -49,6 +52,11 @@ def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | Non
             if space is None or space.private:
                 return None
             title = _UNAVAILABLE_TITLES.get(Stage(space.stage), f"This Space is {space.stage.lower()}")
+            if space.stage == Stage.PAUSED:
+                # Visitors cannot wake a paused Space; only its owner can, by restarting it.
+                return Unavailable(
+                    503, title, f"{space.space_id} has been paused by its owner and does not wake on visits."
+                )
             message = (
                 space.error_message or f"{space.space_id} is {space.stage}; this page reloads by itself."
             )
@@ -57,25 +65,26 @@ def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | Non
     return describe
 
 
-def _admit(platform: Platform) -> Admit:
+def _admit(platform: Platform, sign_in: SignIn) -> Admit:
     """Private apps answer their owner and admins, by token (``Authorization`` or gradio_client's
-    ``X-HF-Authorization``, both ``Bearer``)."""
+    ``X-HF-Authorization``, both ``Bearer``) or by the app host's sign-in cookie."""
 
-    async def admit(route: Route, headers: Headers) -> bool:
+    async def admit(sub: str, owner: str, headers: Headers) -> bool:
         token = None
         for name, value in headers:
             if name in (b"authorization", b"x-hf-authorization"):
                 scheme, _, credential = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and credential.strip():
                     token = credential.strip()
-        if token is None or route.private_owner is None:
-            return False
+        if token is None:
+            user = sign_in.user_for_app(sub, headers)
+            return user is not None and (user.is_admin or user.name == owner)
         with platform.sessions() as session:
             try:
                 caller = resolve_token(session, token)
             except AuthError:
                 return False
-        return caller.may_read_private_of(route.private_owner)
+        return caller.may_read_private_of(owner)
 
     return admit
 
@@ -87,13 +96,17 @@ def _error_response(exc: SpacesError) -> JSONResponse:
     return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 
 
-def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
+def create_api(platform: Platform, proxy: ProxyApp, sign_in: SignIn | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await platform.reconciler.start()
+        if platform.idle is not None:
+            await platform.idle.start()
         try:
             yield
         finally:
+            if platform.idle is not None:
+                await platform.idle.close()
             await platform.reconciler.close()
             await platform.runtime.close()
             await platform.pipeline.engine.close()
@@ -122,6 +135,11 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
     api.include_router(users.router)
     api.include_router(spaces.router)
     api.include_router(logs.router)
+    api.include_router(metrics.router)
+    if sign_in is not None:
+        api.include_router(sign_in.router())
+    for hub_router in (hub_repos.router, hub_runtime.router, hub_files.router, lfs.router):
+        api.include_router(hub_router)
     api.include_router(
         make_git_router(
             store=platform.repos, authorize=make_authorize(platform), on_push=make_on_push(platform)
@@ -132,5 +150,23 @@ def create_api(platform: Platform, proxy: ProxyApp) -> FastAPI:
 
 def create_app(platform: Platform) -> ASGIApp:
     """The whole control plane: the API on ``domain``, each Space's app on ``{sub}.{domain}``."""
-    proxy = ProxyApp(platform.routes, Gate(platform.routes, _describe(platform), _admit(platform)))
-    return host_dispatch(api=create_api(platform, proxy), proxy=proxy, domain=platform.settings.domain)
+    return create_app_and_gate(platform)[0]
+
+
+def create_app_and_gate(platform: Platform) -> tuple[ASGIApp, Gate]:
+    """``create_app``, plus the gate its proxy asks, for a front end that serves app hosts itself
+    (``orchestrator.proxy.frontdoor``)."""
+    sign_in = SignIn(platform.settings, platform.sessions, Signer.from_data_dir(platform.settings.data_dir))
+    gate = Gate(
+        platform.routes,
+        _describe(platform),
+        _admit(platform, sign_in),
+        sleep=platform.idle,
+        sign_in=sign_in.hand_off,
+        hold_seconds=platform.settings.wake_hold_seconds,
+        metrics=platform.metrics,
+    )
+    proxy = ProxyApp(platform.routes, gate)
+    api = create_api(platform, proxy, sign_in)
+    app = host_dispatch(api=api, proxy=proxy, domain=platform.settings.domain)
+    return app, gate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -25,6 +27,10 @@ class CreateRepo(BaseModel):
     private: bool | None = None
     visibility: str | None = None
     hardware: str | None = None
+    sleepTimeSeconds: int | None = None
+    storageTier: str | None = None
+    secrets: list[dict[str, Any]] | None = None
+    variables: list[dict[str, Any]] | None = None
 
 
 class DeleteRepo(BaseModel):

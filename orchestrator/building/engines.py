@@ -28,8 +28,14 @@ class BuildEngine(abc.ABC):
         sha: str,
         log: LogWriter,
         no_cache: bool = False,
+        build_args: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> Artifact:
-        """Build ``app_dir`` (the commit's files) according to ``plan``."""
+        """Build ``app_dir`` (the commit's files) according to ``plan``.
+
+        ``build_args`` (the Space's variables) and ``secrets`` matter to docker Spaces only. Raises
+        ``ConfigError`` when this engine cannot build the plan's kind at all.
+        """
 
     async def discard(self, *, image_repository: str) -> None:  # noqa: B027 - optional
         """Forget what was built for a deleted Space (shared dependency environments stay)."""

@@ -3,15 +3,20 @@
 Each commit gets two tags from one multi-stage recipe: ``deps-<key>`` (system packages and Python
 dependencies, no app files: warm standbys start from it) and ``<sha>`` (everything). The dependency layers
 come from the engine's layer cache when only app files changed, and package downloads from a cache mount
-shared by every build. The SDK base image (gradio at a version) is built once from ``runtime-images/``.
+shared by every build. The SDK base image (gradio or streamlit at a version) is built once from
+``runtime-images/``. A docker Space's own Dockerfile is built as it is (the Space's variables as build
+arguments, its secrets as BuildKit secrets); a static Space's ``app_build_command`` runs in the Node.js
+image and its output folder is copied back to the control plane, which serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +24,20 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
 
 from builders.base import BuildPlan
-from builders.recipe import context_files, render_containerfile
+from builders.recipe import context_files, render_containerfile, render_static_build
 from orchestrator.building.engines import BuildEngine
 from orchestrator.building.errors import BuildError
+from orchestrator.building.static import build_dir, static_artifact
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
 
 CONTAINERFILE_NAME = ".spaces/Containerfile"
+SECRET_PREFIX = ".spaces-secret-"
+"""Build-time secrets are files ``<prefix><id>`` at the context's root: Podman moves each one out of the
+context (into its parent folder, so it must be at the root) before the build runs."""
 
 
 class ImageEngine(BuildEngine):
@@ -45,7 +55,28 @@ class ImageEngine(BuildEngine):
         sha: str,
         log: LogWriter,
         no_cache: bool = False,
+        build_args: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> Artifact:
+        if plan.kind == "docker":
+            return await asyncio.to_thread(
+                self._build_dockerfile,
+                plan,
+                app_dir,
+                f"{image_repository}:{sha[:12]}",
+                log,
+                no_cache,
+                build_args or {},
+                secrets or {},
+            )
+        if plan.kind == "static":
+            if plan.build_command is None:
+                return static_artifact(plan, app_dir, app_dir)
+            async with self._base_lock:
+                await asyncio.to_thread(self._ensure_node_image, plan, log)
+            return await asyncio.to_thread(
+                self._build_static, plan, app_dir, f"{image_repository}:site", log, no_cache
+            )
         async with self._base_lock:
             await asyncio.to_thread(self._ensure_base_image, plan, log)
         deps_tag = f"{image_repository}:deps-{plan.deps_key[:16]}"
@@ -93,9 +124,123 @@ class ImageEngine(BuildEngine):
             return False
         return True
 
+    def _build_dockerfile(
+        self,
+        plan: BuildPlan,
+        app_dir: Path,
+        tag: str,
+        log: LogWriter,
+        no_cache: bool,
+        build_args: dict[str, str],
+        secrets: dict[str, str],
+    ) -> Artifact:
+        """Build the repo's own Dockerfile, as it is, with the Space's variables and secrets."""
+        missing = [name for name in plan.build_secrets if name not in secrets]
+        if missing:
+            raise BuildError(
+                f"The Dockerfile mounts the build secret(s) {', '.join(missing)}, which this Space does not "
+                "have; add them in the Space's settings (secrets) and build again."
+            )
+        context = Path(tempfile.mkdtemp(prefix="spaces-build-"))
+        try:
+            shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+            specs = []
+            for name in plan.build_secrets:
+                path = context / f"{SECRET_PREFIX}{name}"
+                path.write_text(secrets[name])
+                specs.append(f"id={name},src={path.name}")
+            log.write(f"Building the Space's Dockerfile ({tag})")
+            if build_args:
+                log.write(f"Build arguments (the Space's variables): {', '.join(sorted(build_args))}")
+            self._build(
+                context,
+                tag,
+                None,
+                log,
+                no_cache,
+                buildargs=build_args,
+                dockerfile=plan.dockerfile,
+                secrets=specs,
+            )
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+        return Artifact(
+            kind="image", reference=tag, deps_reference="", deps_key=plan.deps_key, app_dir=str(app_dir)
+        )
+
+    def _ensure_node_image(self, plan: BuildPlan, log: LogWriter) -> None:
+        if self._image_exists(plan.base_image):
+            return
+        python_base = plan.base_image.rsplit("/", 1)[0] + "/python:3.11"
+        if not self._image_exists(python_base):
+            raise BuildError(
+                f"The runtime base image {python_base} is missing on this server. An admin builds it with"
+                " `runtime-images/build.sh` (`make install` runs it)."
+            )
+        log.write(f"Building the Node.js image {plan.base_image} (once)")
+        self._build(
+            self.runtime_images_dir / "node",
+            plan.base_image,
+            None,
+            log,
+            False,
+            buildargs={"BASE": python_base},
+            dockerfile="Containerfile",
+        )
+
+    def _build_static(
+        self, plan: BuildPlan, app_dir: Path, tag: str, log: LogWriter, no_cache: bool
+    ) -> Artifact:
+        """Run ``app_build_command`` in the Node.js image, then copy the output folder back to disk."""
+        context = Path(tempfile.mkdtemp(prefix="spaces-build-"))
+        try:
+            shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+            (context / CONTAINERFILE_NAME).parent.mkdir(parents=True, exist_ok=True)
+            (context / CONTAINERFILE_NAME).write_text(render_static_build(plan))
+            log.write(f"Running app_build_command in {plan.base_image}: {plan.build_command}")
+            try:
+                self._build(context, tag, None, log, no_cache)
+            except BuildError as exc:
+                raise BuildError(
+                    f"app_build_command `{plan.build_command}` (or npm install) failed: {exc.message}"
+                ) from exc
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+        output = build_dir(app_dir)
+        shutil.rmtree(output, ignore_errors=True)
+        source = "/app/" + plan.static_dir if plan.static_dir else "/app"
+        container = self.client.containers.create(tag, command=["true"])
+        try:
+            try:
+                chunks, _stat = container.get_archive(source)
+            except docker.errors.NotFound as exc:
+                raise BuildError(
+                    f"`{plan.build_command}` did not create {plan.static_dir or '.'}/; app_file "
+                    f"({plan.app_file}) must name the page the build writes."
+                ) from exc
+            archive = io.BytesIO(b"".join(chunks))
+        finally:
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        output.mkdir(parents=True)
+        with tarfile.open(fileobj=archive) as tar:
+            tar.extractall(output, filter="data")
+        # The archive holds the folder itself: dist/... ; serve its content from output/<static_dir>.
+        root = output / (Path(source).name if plan.static_dir else "app")
+        if plan.static_dir:
+            final = output / plan.static_dir
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if root != final:
+                root.rename(final)
+            root = output
+        log.write(f"Copied the build output ({plan.static_dir or '.'}/) to the server")
+        return static_artifact(plan, root, app_dir)
+
     def _ensure_base_image(self, plan: BuildPlan, log: LogWriter) -> None:
         if self._image_exists(plan.base_image):
             return
+        if plan.sdk_base_recipe is None:
+            raise BuildError(f"No recipe for the base image {plan.base_image}.")
         python_base = plan.sdk_base_recipe.python_image
         if not self._image_exists(python_base):
             raise BuildError(
@@ -126,6 +271,7 @@ class ImageEngine(BuildEngine):
         *,
         buildargs: dict[str, str] | None = None,
         dockerfile: str = CONTAINERFILE_NAME,
+        secrets: list[str] | None = None,
     ) -> None:
         kwargs: dict[str, Any] = {
             "path": str(context),
@@ -141,12 +287,44 @@ class ImageEngine(BuildEngine):
         if target:
             kwargs["target"] = target
         try:
-            for line in self._stream(self.client.api.build(**kwargs)):
+            chunks = self._build_with_secrets(kwargs, secrets) if secrets else self.client.api.build(**kwargs)
+            for line in self._stream(chunks):
                 log.write(line)
         except docker.errors.APIError as exc:
             raise BuildError(f"The container engine refused the build: {exc.explanation or exc}") from exc
         if not self._image_exists(tag):
             raise BuildError(f"Building {tag} failed; see the build log above.")
+
+    def _build_with_secrets(self, kwargs: dict[str, Any], secrets: list[str]) -> Iterator[dict[str, Any]]:
+        """``POST /build`` with Podman's ``secrets`` parameter, which the docker SDK cannot send.
+
+        Each secret is ``id=NAME,src=PATH`` with PATH inside the build context; Podman moves the file out
+        of the context before building, so it never lands in a layer. Docker's API has no such parameter
+        (BuildKit takes secrets over a session), so there the build fails and says so.
+        """
+        api = self.client.api
+        context = docker.utils.tar(kwargs["path"], dockerfile=(kwargs["dockerfile"], None))
+        params = {
+            "t": kwargs["tag"],
+            "dockerfile": kwargs["dockerfile"],
+            "rm": True,
+            "forcerm": True,
+            "nocache": kwargs["nocache"],
+            "networkmode": "host",
+            "buildargs": json.dumps(kwargs["buildargs"]),
+            "secrets": json.dumps(secrets),
+        }
+        response = api._post(
+            api._url("/build"),
+            data=context,
+            params=params,
+            headers={"Content-Type": "application/tar"},
+            stream=True,
+            timeout=None,
+        )
+        api._raise_for_status(response)
+        chunks: Iterator[dict[str, Any]] = api._stream_helper(response, decode=True)
+        return chunks
 
     @staticmethod
     def _stream(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:

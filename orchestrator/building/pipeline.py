@@ -51,6 +51,33 @@ def card_data_of(config: SpaceConfig) -> dict[str, Any]:
     return {**{k: v for k, v in known.items() if k in config.key_lines}, **config.extra}
 
 
+def plan_record(plan: BuildPlan) -> dict[str, Any]:
+    """What the reconciler keeps of a plan (``Build.plan``) to start the build's artifact later."""
+    return {
+        "kind": plan.kind,
+        "app_file": plan.app_file,
+        "env": dict(plan.env),
+        "preload": list(plan.preload),
+        "port": plan.port,
+        "startup_timeout": plan.startup_timeout,
+        "title": plan.config.title,
+        "module": plan.module,
+        "module_args": list(plan.module_args),
+        "custom_headers": dict(plan.config.custom_headers),
+        "disable_embedding": plan.config.disable_embedding,
+    }
+
+
+def launch_options(record: dict[str, Any]) -> dict[str, Any]:
+    """``LaunchSpec`` fields that depend on the plan's kind, from a ``plan_record``."""
+    return {
+        "module": record.get("module"),
+        "module_args": tuple(record.get("module_args") or ()),
+        # A docker Space runs as the user its image names; SDK images run as the Hub's uid 1000.
+        "user": None if record.get("kind") == "docker" else "1000",
+    }
+
+
 class BuildPipeline:
     def __init__(
         self, *, repos: RepoStore, engine: BuildEngine, work_dir: Path, options: BuildOptions
@@ -64,7 +91,15 @@ class BuildPipeline:
         return self.work_dir / owner / name / sha
 
     async def run(
-        self, *, owner: str, name: str, sha: str, log: LogWriter, no_cache: bool = False
+        self,
+        *,
+        owner: str,
+        name: str,
+        sha: str,
+        log: LogWriter,
+        no_cache: bool = False,
+        variables: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> BuildOutcome:
         started = time.monotonic()
         log.write(f"===== Build of {owner}/{name} at commit {sha[:12]} =====")
@@ -84,6 +119,11 @@ class BuildPipeline:
             log.write(note)
         for warning in warnings:
             log.write(f"WARNING: {warning}")
+        for entry in plan.preload_from_hub:
+            log.write(
+                f"preload_from_hub: {entry!r} recorded; not downloaded (this server does not reach the "
+                "Hugging Face Hub; the app downloads it at run time if it needs it)"
+            )
         try:
             artifact = await self.engine.build(
                 plan=plan,
@@ -92,7 +132,12 @@ class BuildPipeline:
                 sha=sha,
                 log=log,
                 no_cache=no_cache,
+                build_args=variables,
+                secrets=secrets,
             )
+        except ConfigError as exc:
+            log.write(f"CONFIG_ERROR: {exc}")
+            return BuildOutcome(None, Stage.CONFIG_ERROR, str(exc), plan, warnings, card_data)
         except BuildError as exc:
             log.write(f"BUILD_ERROR: {exc.message}")
             return BuildOutcome(None, Stage.BUILD_ERROR, exc.message, plan, warnings, card_data)

@@ -16,10 +16,12 @@ from pathlib import Path
 import uv
 
 from builders.base import BuildPlan
+from builders.errors import ConfigError
 from builders.recipe import VenvSpec, venv_spec
 from orchestrator.building.engines import BuildEngine
 from orchestrator.building.errors import BuildError
 from orchestrator.building.process_output import run_logged
+from orchestrator.building.static import build_on_host
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
 
@@ -41,7 +43,17 @@ class VenvEngine(BuildEngine):
         sha: str,
         log: LogWriter,
         no_cache: bool = False,
+        build_args: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> Artifact:
+        if plan.kind == "docker":
+            raise ConfigError(
+                "sdk: docker needs the container runtime; this server runs Spaces as local processes "
+                "(an admin can set SPACES_RUNTIME=container where Podman or Docker is installed)",
+                line=plan.config.line_of("sdk"),
+            )
+        if plan.kind == "static":
+            return await build_on_host(plan, app_dir, log)
         spec = venv_spec(plan)
         target = self.envs_dir / spec.deps_key[:24]
         async with self._locks.setdefault(spec.deps_key, asyncio.Lock()):

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from orchestrator.cli import output
-from orchestrator.cli.commands import logs, serve, spaces, users, wait
+from orchestrator.cli.commands import logs, serve, sleep, spaces, users, wait
 from orchestrator.cli.config import CliConfig, Credentials, resolve
 from orchestrator.errors import AuthError, SpacesError
 
@@ -84,3 +84,4 @@ users.register(app)
 spaces.register(app)
 wait.register(app)
 logs.register(app)
+sleep.register(app)

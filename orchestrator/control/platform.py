@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.building.pipeline import BuildPipeline
+from orchestrator.control.idle import IdleController
 from orchestrator.control.reconciler import Reconciler
 from orchestrator.gitserver.repos import RepoStore
+from orchestrator.proxy.metrics import TrafficMetrics
 from orchestrator.proxy.routes import RouteTable
 from orchestrator.runtimes.base import Runtime
 from orchestrator.settings import Settings
@@ -23,3 +25,6 @@ class Platform:
     routes: RouteTable
     pipeline: BuildPipeline
     reconciler: Reconciler
+    idle: IdleController | None = None
+    """Puts idle Spaces to sleep and wakes them on request (``None``: Spaces never sleep)."""
+    metrics: TrafficMetrics = field(default_factory=TrafficMetrics)

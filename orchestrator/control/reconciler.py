@@ -21,12 +21,21 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.building.pipeline import BuildPipeline
+from orchestrator.building.pipeline import BuildPipeline, launch_options, plan_record
 from orchestrator.control.environment import make_space_env, setting_values
+from orchestrator.control.sleepstate import asleep_state, awake
 from orchestrator.logs import LogWriter
 from orchestrator.naming import subdomain
+from orchestrator.proxy.headers import space_response_headers
 from orchestrator.proxy.routes import Route, RouteTable
-from orchestrator.runtimes.base import Artifact, Instance, InstanceState, LaunchSpec, Runtime
+from orchestrator.runtimes.base import Artifact, Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
+from orchestrator.runtimes.static import (
+    STATIC_RUNTIME,
+    is_static,
+    static_instance,
+    static_site,
+    static_status,
+)
 from orchestrator.settings import Settings
 from orchestrator.stages import Stage
 from orchestrator.state.models import Build, Space, utcnow
@@ -57,9 +66,22 @@ def instance_of(row: InstanceRow) -> Instance:
     )
 
 
-def route_of(row: InstanceRow, space: Space) -> Route:
+def route_of(row: InstanceRow, space: Space, plan: dict[str, Any] | None = None, origin: str = "") -> Route:
+    """The proxy's route to ``row``; ``plan`` (the build's) gives the response headers, ``origin`` the
+    control plane's, which may frame the app even when the Space disables embedding."""
+    plan = plan or {}
+    static_root, index = static_site(row.handle) if row.runtime == STATIC_RUNTIME else (None, "index.html")
     return Route(
-        instance_id=row.id, host=row.host, port=row.port, private_owner=space.owner if space.private else None
+        instance_id=row.id,
+        host=row.host,
+        port=row.port,
+        private_owner=space.owner if space.private else None,
+        space=space.space_id,
+        response_headers=space_response_headers(
+            plan.get("custom_headers") or {}, bool(plan.get("disable_embedding")), origin
+        ),
+        static_root=static_root,
+        index=index,
     )
 
 
@@ -160,15 +182,15 @@ class Reconciler:
             )
             spaces = {s.id: s for s in session.scalars(select(Space))}
             for row in rows:
-                status = await self.runtime.status(instance_of(row))
+                status = await self._status(row)
                 space = spaces.get(row.space_id)
                 if row.state == "serving" and status.state is InstanceState.RUNNING and space is not None:
                     self.routes.set(
                         subdomain(space.owner, space.name),
-                        route_of(row, space),
+                        self._route_of(session, row, space),
                     )
                     continue
-                if status.state is InstanceState.RUNNING:
+                if status.state is InstanceState.RUNNING and row.runtime != STATIC_RUNTIME:
                     await self.runtime.stop(instance_of(row))
                 # "lost", not "failed": it vanished with the machine or the engine, so it is started again.
                 row.state = "stopped" if row.state != "serving" else "lost"
@@ -194,11 +216,18 @@ class Reconciler:
             session.commit()
             desired, generation = space.desired_sha, space.generation
             paused = bool(space.settings.get("paused"))
+            asleep = asleep_state(space.settings, desired, generation)
 
         # 2. Paused by its owner: nothing runs until a restart.
         if paused:
             await self.stop_space(space_pk)
             self._set_stage(space_pk, Stage.PAUSED, None, serving_sha=None, building_sha=None)
+            return
+
+        # 2b. Stopped for sleep by the idle controller: nothing runs until a request wakes it.
+        if asleep == "stopped":
+            await self.stop_space(space_pk)
+            self._set_stage(space_pk, Stage.SLEEPING, None, serving_sha=None, building_sha=None)
             return
 
         # 3. Nothing pushed yet.
@@ -213,7 +242,8 @@ class Reconciler:
         # 4. Already serving what is wanted.
         if serving is not None and serving.sha == desired and serving.generation == generation:
             self._ensure_route(space_pk, serving)
-            self._set_stage(space_pk, Stage.RUNNING, None, serving_sha=desired, building_sha=None)
+            stage = Stage.SLEEPING if asleep == "frozen" else Stage.RUNNING
+            self._set_stage(space_pk, stage, None, serving_sha=desired, building_sha=None)
             return
 
         # 5. A build of the wanted commit: reuse a finished one, stop at a failed one, or build now.
@@ -258,8 +288,14 @@ class Reconciler:
             select(InstanceRow).where(InstanceRow.space_id == space_pk, InstanceRow.state == "serving")
         ).first()
 
+    async def _status(self, row: InstanceRow) -> InstanceStatus:
+        """The runtime's view of ``row``; a static Space's instance needs no runtime."""
+        if row.runtime == STATIC_RUNTIME:
+            return static_status(instance_of(row))
+        return await self.runtime.status(instance_of(row))
+
     async def _alive(self, row: InstanceRow) -> bool:
-        status = await self.runtime.status(instance_of(row))
+        status = await self._status(row)
         row.exit_code = status.exit_code
         return status.state is InstanceState.RUNNING
 
@@ -273,13 +309,17 @@ class Reconciler:
         space.error_message = f"The app stopped{code}. Last lines of its log:\n{log_tail(row.log_path)}"
         space.updated_at = utcnow()
 
+    def _route_of(self, session: Session, row: InstanceRow, space: Space) -> Route:
+        build = session.get(Build, row.build_id)
+        return route_of(row, space, build.plan if build else None, self.settings.effective_public_url)
+
     def _ensure_route(self, space_pk: str, row: InstanceRow) -> None:
         with self.sessions() as session:
             space = session.get(Space, space_pk)
             if space is None:
                 return
             sub = subdomain(space.owner, space.name)
-            route = route_of(row, space)
+            route = self._route_of(session, row, space)
         if self.routes.get(sub) != route:
             self.routes.set(sub, route)
 
@@ -347,22 +387,24 @@ class Reconciler:
             space.error_message = None
             session.commit()
             owner, name, build_id, log_path = space.owner, space.name, build.id, build.log_path
+            variables = setting_values(space.settings, "variables")
+            secrets = setting_values(space.settings, "secrets")
         with LogWriter(Path(log_path)) as writer:
-            outcome = await self.pipeline.run(owner=owner, name=name, sha=sha, log=writer, no_cache=factory)
+            outcome = await self.pipeline.run(
+                owner=owner,
+                name=name,
+                sha=sha,
+                log=writer,
+                no_cache=factory,
+                variables=variables,
+                secrets=secrets,
+            )
         with self.sessions() as session:
             build = session.get_one(Build, build_id)
             space = session.get(Space, space_pk)
             build.finished_at = utcnow()
             if outcome.plan is not None:
-                plan = outcome.plan
-                build.plan = {
-                    "app_file": plan.app_file,
-                    "env": dict(plan.env),
-                    "preload": list(plan.preload),
-                    "port": plan.port,
-                    "startup_timeout": plan.startup_timeout,
-                    "title": plan.config.title,
-                }
+                build.plan = plan_record(outcome.plan)
             if space is not None:
                 space.warnings = outcome.warnings
                 if outcome.card_data:
@@ -407,12 +449,13 @@ class Reconciler:
                 preload=tuple(build.plan.get("preload", ())),
                 container_port=int(build.plan.get("port", 7860)),
                 labels={"spaces.commit": build.sha},
+                **launch_options(build.plan),
             )
 
     async def _start_instance(self, space_pk: str, build: Build, generation: int) -> InstanceRow | None:
         spec = self._launch_spec(space_pk, build)
         try:
-            instance = await self.runtime.start(spec)
+            instance = static_instance(spec) if is_static(spec) else await self.runtime.start(spec)
         except Exception as exc:
             self._set_stage(
                 space_pk,
@@ -428,7 +471,7 @@ class Reconciler:
                 build_id=build.id,
                 sha=build.sha,
                 generation=generation,
-                runtime=self.runtime.name,
+                runtime=STATIC_RUNTIME if is_static(spec) else self.runtime.name,
                 handle=instance.handle,
                 host=instance.host,
                 port=instance.port,
@@ -442,10 +485,11 @@ class Reconciler:
 
     async def _wait_ready(self, row: InstanceRow, timeout: float) -> tuple[bool, str]:
         deadline = self.clock() + timeout
-        instance = instance_of(row)
         url = f"http://{row.host}:{row.port}/"
         while self.clock() < deadline:
-            status = await self.runtime.status(instance)
+            status = await self._status(row)
+            if row.runtime == STATIC_RUNTIME and status.state is InstanceState.RUNNING:
+                return True, ""  # the proxy serves the files itself
             if status.state is not InstanceState.RUNNING:
                 code = f" with exit code {status.exit_code}" if status.exit_code is not None else ""
                 tail = log_tail(row.log_path)
@@ -470,7 +514,8 @@ class Reconciler:
                 old = session.get(InstanceRow, old_row_id)
                 if old is not None:
                     old.state = "draining"
-            self.routes.set(subdomain(space.owner, space.name), route_of(new, space))
+            self.routes.set(subdomain(space.owner, space.name), self._route_of(session, new, space))
+            space.settings = awake(space.settings)
             space.stage = Stage.RUNNING
             space.serving_sha = new.sha
             space.building_sha = None
@@ -488,7 +533,9 @@ class Reconciler:
             if row is None:
                 return
             instance = instance_of(row)
-        await self.runtime.stop(instance)
+            static = row.runtime == STATIC_RUNTIME
+        if not static:
+            await self.runtime.stop(instance)
         with self.sessions() as session:
             row = session.get_one(InstanceRow, row_id)
             row.state = state
@@ -498,6 +545,8 @@ class Reconciler:
     async def _prepare_standby(self, space_pk: str, build: Build, generation: int) -> None:
         try:
             spec = self._launch_spec(space_pk, build)
+            if is_static(spec):
+                return
             await self.runtime.prepare_standby(spec)
         except Exception:
             log.exception("preparing a standby for %s failed", space_pk)
@@ -538,6 +587,6 @@ class Reconciler:
             with self.sessions() as session:
                 rows = list(session.scalars(select(InstanceRow).where(InstanceRow.state == "serving")))
             for row in rows:
-                status = await self.runtime.status(instance_of(row))
+                status = await self._status(row)
                 if status.state is not InstanceState.RUNNING:
                     self.poke(row.space_id)

@@ -38,7 +38,9 @@ def _restart(session: Session, space: Space) -> None:
         spaces.request_restart(session, space, factory=False)
 
 
-def set_entry(session: Session, space: Space, kind: str, key: str, value: str, description: str | None) -> None:
+def set_entry(
+    session: Session, space: Space, kind: str, key: str, value: str, description: str | None
+) -> None:
     """Add or update a secret or a variable; the Space restarts with it in its environment."""
     if not _KEY.match(key):
         raise InvalidInputError(

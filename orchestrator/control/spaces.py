@@ -6,6 +6,7 @@ does, when poked).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -138,6 +139,13 @@ def runtime_view(space: Space) -> dict[str, Any]:
     }
 
 
+def hub_date(moment: dt.datetime) -> str:
+    """The Hub's timestamps: UTC, milliseconds, ``Z`` (``huggingface_hub`` parses no other form)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
 def space_view(space: Space, settings: Settings) -> dict[str, Any]:
     """The Hub's ``space_info`` JSON for one Space, plus its git and app URLs."""
     sub = subdomain(space.owner, space.name)
@@ -148,8 +156,8 @@ def space_view(space: Space, settings: Settings) -> dict[str, Any]:
         "id": space.space_id,
         "author": space.owner,
         "sha": space.desired_sha,
-        "createdAt": space.created_at.isoformat(),
-        "lastModified": space.updated_at.isoformat(),
+        "createdAt": hub_date(space.created_at),
+        "lastModified": hub_date(space.updated_at),
         "private": space.private,
         "gated": False,
         "disabled": False,

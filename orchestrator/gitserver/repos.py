@@ -256,7 +256,9 @@ class RepoStore:
         caller gets ``PreconditionFailedError`` instead. Returns the new commit's sha."""
         repo = self._existing(owner, name)
         with tempfile.TemporaryDirectory(prefix="spaces-commit-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            # Removing index entries wants a work tree: an empty one, which nothing reads or writes.
+            (Path(tmp) / "work").mkdir()
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(Path(tmp) / "work")}
             if parent is not None:
                 _run(["read-tree", parent], repo=repo, env=env)
             for change in changes:
@@ -274,9 +276,7 @@ class RepoStore:
             .stdout.decode()
             .strip()
         )
-        moved = _run(
-            ["update-ref", f"refs/heads/{branch}", sha, parent or "0" * 40], repo=repo, check=False
-        )
+        moved = _run(["update-ref", f"refs/heads/{branch}", sha, parent or "0" * 40], repo=repo, check=False)
         if moved.returncode != 0:
             raise PreconditionFailedError(
                 f"A commit has happened on {branch} since {parent or 'the empty repository'}:"
@@ -288,7 +288,9 @@ class RepoStore:
         if isinstance(change, AddFile):
             path = _check_path(change.path)
             oid = (
-                _run(["hash-object", "-w", "--stdin"], repo=repo, stdin=change.content).stdout.decode().strip()
+                _run(["hash-object", "-w", "--stdin"], repo=repo, stdin=change.content)
+                .stdout.decode()
+                .strip()
             )
             _run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], repo=repo, env=env)
         elif isinstance(change, CopyFile):
@@ -375,9 +377,7 @@ def _run(
     stdin: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     cmd = ["git", *([f"--git-dir={repo}"] if repo is not None else []), *args]
-    result = subprocess.run(
-        cmd, capture_output=True, env=git_env(**(env or {})), check=False, input=stdin
-    )
+    result = subprocess.run(cmd, capture_output=True, env=git_env(**(env or {})), check=False, input=stdin)
     if check and result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip()
         raise SpacesError(f"git {args[0]} failed: {detail}")

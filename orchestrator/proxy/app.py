@@ -7,19 +7,21 @@ control plane's API by ``Host``. It must not decide which instance serves a Spac
 ``RouteTable``'s content, kept by the control plane.
 
 The hot path is kept small on purpose (it is benchmarked against nginx): one dictionary lookup for the
-route, one pass over the headers, and one extra task per request to notice clients that go away.
+route, one pass over the headers, one extra task per request to notice clients that go away, and one
+``gate.record`` call when the request is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from orchestrator.proxy import pages, websocket
+from orchestrator.proxy import pages, static, websocket
 from orchestrator.proxy.gate import Gate, Refuse
 from orchestrator.proxy.headers import request_headers, response_headers
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
@@ -52,6 +54,17 @@ def _too_slow(route: Route) -> Unavailable:
         "The Space's app is not answering",
         f"The app did not accept the connection within {CONNECT_TIMEOUT_SECONDS:g} seconds.",
     )
+
+
+class _Tally:
+    """What one request carried, for ``Gate.record``."""
+
+    __slots__ = ("bytes_in", "bytes_out", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
 
 
 class _ClientGone(Exception):
@@ -122,16 +135,28 @@ class ProxyApp:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             return
-        decision = await self.gate.decide(subdomain, scope["headers"])
+        started = time.monotonic()
+        decision = await self.gate.decide(
+            subdomain, scope["headers"], scope.get("raw_path") or b"", scope.get("query_string", b"")
+        )
         if isinstance(decision, Refuse):
             await self._refuse(scope, send, decision.unavailable)
             return
         route = decision.route
+        tally = _Tally()
         with self.routes.connection(route.instance_id):
-            if kind == "http":
-                await self._relay_http(scope, receive, send, route)
-            else:
-                await websocket.relay(scope, receive, send, route)
+            try:
+                if route.static_root is not None:
+                    await static.serve(scope, receive, send, route)
+                elif kind == "http":
+                    await self._relay_http(scope, receive, send, route, tally)
+                else:
+                    tally.status = 101
+                    await websocket.relay(scope, receive, send, route)
+            finally:
+                self.gate.record(
+                    route, tally.status, tally.bytes_in, tally.bytes_out, time.monotonic() - started
+                )
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, unavailable: Unavailable) -> None:
@@ -140,10 +165,12 @@ class ProxyApp:
         else:
             await pages.deny_websocket(scope, send, unavailable)
 
-    async def _relay_http(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+    async def _relay_http(
+        self, scope: Scope, receive: Receive, send: Send, route: Route, tally: _Tally
+    ) -> None:
         watch = _DisconnectWatch(receive)
         try:
-            await self._exchange(scope, receive, send, route, watch)
+            await self._exchange(scope, receive, send, route, watch, tally)
         except _ClientGone:
             pass
         except asyncio.CancelledError:
@@ -155,7 +182,13 @@ class ProxyApp:
             watch.stop()
 
     async def _exchange(
-        self, scope: Scope, receive: Receive, send: Send, route: Route, watch: _DisconnectWatch
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        watch: _DisconnectWatch,
+        tally: _Tally,
     ) -> None:
         headers = request_headers(scope)
         has_body = _has_body(scope["headers"])
@@ -163,7 +196,7 @@ class ProxyApp:
             scope["method"],
             _upstream_url(scope, route),
             headers=headers,
-            content=_request_body(receive, watch) if has_body else None,
+            content=_request_body(receive, watch, tally) if has_body else None,
             extensions={"timeout": _TIMEOUTS},
         )
         if not has_body:
@@ -171,24 +204,29 @@ class ProxyApp:
         try:
             response = await self._transport.handle_async_request(request)
         except httpx.ConnectTimeout:
+            tally.status = 504
             await pages.send_http(scope, send, _too_slow(route))
             return
         except httpx.ConnectError:
+            tally.status = 502
             await pages.send_http(scope, send, _refused(route))
             return
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
             watch.stop()
+            tally.status = 502
             await pages.send_http(scope, send, _broken())
             return
+        tally.status = response.status_code
         try:
             await send(
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": response_headers(response.headers.raw),
+                    "headers": response_headers(response.headers.raw, route.response_headers),
                 }
             )
             async for chunk in response.aiter_raw():
+                tally.bytes_out += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except (httpx.RemoteProtocolError, httpx.ReadError):
             # The app broke off mid-response; returning without finishing makes the server drop the
@@ -219,7 +257,7 @@ def _upstream_url(scope: Scope, route: Route) -> str:
     return f"http://{route.host}:{route.port}{path}"
 
 
-async def _request_body(receive: Receive, watch: _DisconnectWatch) -> AsyncIterator[bytes]:
+async def _request_body(receive: Receive, watch: _DisconnectWatch, tally: _Tally) -> AsyncIterator[bytes]:
     """The client's request body, chunk by chunk as the server hands it over."""
     while True:
         message = await receive()
@@ -227,6 +265,7 @@ async def _request_body(receive: Receive, watch: _DisconnectWatch) -> AsyncItera
             raise _ClientGone
         body: bytes = message.get("body", b"")
         if body:
+            tally.bytes_in += len(body)
             yield body
         if not message.get("more_body", False):
             watch.start()

@@ -7,7 +7,7 @@ as is. Pure functions over ASGI's ``(lowercase name, value)`` byte pairs; no I/O
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.types import Scope
 
@@ -85,8 +85,9 @@ def websocket_headers(scope: Scope) -> list[tuple[str, str]]:
     ]
 
 
-def response_headers(headers: Iterable[Header]) -> list[Header]:
-    """Headers of the app's response to pass back to the client (lowercased for ASGI)."""
+def response_headers(headers: Iterable[Header], added: Sequence[Header] = ()) -> list[Header]:
+    """Headers of the app's response to pass back to the client (lowercased for ASGI), plus ``added``
+    (the Space's own response headers), which replace the app's headers of the same names."""
     kept: list[Header] = []
     extra: frozenset[bytes] = frozenset()
     for raw_name, value in headers:
@@ -95,6 +96,22 @@ def response_headers(headers: Iterable[Header]) -> list[Header]:
             extra = _connection_tokens(value)
         elif _is_forwardable(name, HOP_BY_HOP):
             kept.append((name, value))
+    if added:
+        extra = extra | {name for name, _ in added}
     if extra:
         kept = [header for header in kept if header[0] not in extra]
+    kept.extend(added)
     return kept
+
+
+def space_response_headers(
+    custom: Mapping[str, str], disable_embedding: bool, allowed_origin: str = ""
+) -> tuple[Header, ...]:
+    """Headers every response of a Space carries: its front matter's ``custom_headers`` and, with
+    ``disable_embedding``, a policy that lets only the app itself and ``allowed_origin`` (the control
+    plane) frame it."""
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in custom.items()]
+    if disable_embedding:
+        ancestors = f"'self' {allowed_origin}".strip()
+        headers.append((b"content-security-policy", f"frame-ancestors {ancestors}".encode("latin-1")))
+    return tuple(headers)

@@ -66,6 +66,7 @@ def render(unavailable: Unavailable, *, as_html: bool) -> tuple[list[tuple[bytes
     ]
     if retrying:
         headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    headers.extend(unavailable.headers)
     return headers, body
 
 

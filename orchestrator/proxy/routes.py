@@ -2,7 +2,9 @@
 
 Owns the mapping ``subdomain -> Route`` and the count of connections (HTTP requests in flight and open
 WebSockets) the proxy is carrying to each instance, so that the control plane can drain an old
-version before stopping it. It does no I/O and must stay safe to call from the event loop thread only.
+version before stopping it, and when each instance was last used and whether it is frozen, so that the
+idle controller can put it to sleep. It does no I/O and must stay safe to call from the event loop
+thread only.
 
 A route swap is atomic because a request picks its ``Route`` and starts being counted in one step with
 no ``await`` in between: requests already in flight keep the ``Route`` they picked (and finish on the
@@ -12,6 +14,7 @@ old instance), later ones see the new one.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +29,14 @@ class Route:
     port: int
     private_owner: str | None = None
     """Set for a private Space: only its owner (and admins) may pass, others see no Space at all."""
+    space: str = ""
+    """The Space's id (``owner/name``), naming it in metrics."""
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Headers added to every response (``custom_headers``, the framing policy); lower-case names."""
+    static_root: str | None = None
+    """Set for a static Space: the folder the proxy serves itself (``orchestrator.proxy.static``)."""
+    index: str = "index.html"
+    """The page a static Space serves at ``/``."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,8 @@ class Unavailable:
     status_code: int
     title: str
     message: str
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    """Extra response headers (a redirect's ``Location``, a ``Set-Cookie``)."""
 
 
 class RouteTable:
@@ -44,10 +57,14 @@ class RouteTable:
         self._routes: dict[str, Route] = {}
         self._open: dict[str, int] = {}
         self._idle_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._last_active: dict[str, float] = {}
+        self.frozen: set[str] = set()
+        """Instances whose processes are frozen: the gate thaws one before forwarding to it."""
 
     def set(self, subdomain: str, route: Route) -> None:
         """Send new requests for ``subdomain`` to ``route``; requests in flight are not affected."""
         self._routes[subdomain] = route
+        self._last_active.setdefault(route.instance_id, time.monotonic())
 
     def remove(self, subdomain: str) -> None:
         """Stop routing ``subdomain``; it is not an error if it had no route."""
@@ -59,6 +76,18 @@ class RouteTable:
     def all(self) -> dict[str, Route]:
         """A copy of every route, by subdomain."""
         return dict(self._routes)
+
+    def idle_seconds(self, instance_id: str, now: float | None = None) -> float:
+        """Seconds since ``instance_id`` last carried a connection (0 while one is open)."""
+        if self._open.get(instance_id):
+            return 0.0
+        now = time.monotonic() if now is None else now
+        return now - self._last_active.setdefault(instance_id, now)
+
+    def forget(self, instance_id: str) -> None:
+        """Drop what is known about a stopped instance's activity."""
+        self._last_active.pop(instance_id, None)
+        self.frozen.discard(instance_id)
 
     def open_connections(self, instance_id: str) -> int:
         """HTTP requests in flight plus open WebSockets the proxy carries to ``instance_id``."""
@@ -89,6 +118,7 @@ class RouteTable:
         try:
             yield
         finally:
+            self._last_active[instance_id] = time.monotonic()
             left = self._open[instance_id] - 1
             if left:
                 self._open[instance_id] = left

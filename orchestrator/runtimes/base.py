@@ -8,6 +8,10 @@ Warm standbys: importing an SDK such as gradio takes seconds. ``prepare_standby`
 interpreter for a Space with its environment, its port and its SDK already imported, waiting for the
 app files. The next ``start`` of that Space with the same dependencies (``Artifact.deps_key``) hands the
 app to the standby instead of starting from nothing. A runtime may ignore standbys entirely.
+
+Sleep: ``freeze`` suspends an idle instance with its memory kept and ``thaw`` resumes it (signals for
+processes, the engine's pause for containers); a runtime that cannot freeze says so and its idle
+Spaces are stopped instead.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ class LaunchSpec:
     command: tuple[str, ...] = ()
     """Command for a direct start; empty means ``python <app_file>`` through the launcher."""
     labels: dict[str, str] = field(default_factory=dict)
+    module: str | None = None
+    """Start ``python -m module *module_args`` (through the launcher) instead of ``python <app_file>``."""
+    module_args: tuple[str, ...] = ()
+    user: str | None = "1000"
+    """User to run a container as; None runs it as the user its image names (docker Spaces)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,14 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     async def stop(self, instance: Instance) -> None:
         """Stop and remove an instance; stopping one that is gone is not an error."""
+
+    async def freeze(self, instance: Instance) -> bool:
+        """Suspend a running instance with its memory kept, so that ``thaw`` resumes it in milliseconds
+        (optional). ``False``: this runtime cannot, and a sleeping Space is stopped instead."""
+        return False
+
+    async def thaw(self, instance: Instance) -> None:  # noqa: B027 - optional capability
+        """Resume a frozen instance; thawing one that is not frozen (or is gone) is not an error."""
 
     async def prepare_standby(self, spec: LaunchSpec) -> None:  # noqa: B027 - optional capability
         """Start a warm standby for the next version of ``spec.space_id`` (optional)."""

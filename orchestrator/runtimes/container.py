@@ -43,6 +43,8 @@ def container_env(spec: LaunchSpec) -> dict[str, str]:
         **spec.env,
         "GRADIO_SERVER_NAME": "0.0.0.0",
         "GRADIO_SERVER_PORT": port,
+        "STREAMLIT_SERVER_ADDRESS": "0.0.0.0",
+        "STREAMLIT_SERVER_PORT": port,
         "PORT": port,
         "PYTHONUNBUFFERED": "1",
     }
@@ -174,6 +176,13 @@ class ContainerRuntime(Runtime):
     async def stop(self, instance: Instance) -> None:
         await asyncio.to_thread(self._remove, instance.handle)
 
+    async def freeze(self, instance: Instance) -> bool:
+        """The engine's pause (the cgroup freezer): memory stays, no CPU is used."""
+        return await asyncio.to_thread(self._pause, instance.handle)
+
+    async def thaw(self, instance: Instance) -> None:
+        await asyncio.to_thread(self._unpause, instance.handle)
+
     # -- blocking work, run in threads ------------------------------------------------------------
 
     def _client_or_connect(self) -> Any:
@@ -206,7 +215,7 @@ class ContainerRuntime(Runtime):
                 name=container_name(owner, name, instance_id),
                 environment=container_env(spec),
                 labels=container_labels(spec, instance_id, standby=standby),
-                user="1000",
+                user=spec.user,
                 init=True,  # signals reach the app and its children are reaped (it is not pid 1)
                 ports={port_key: ("127.0.0.1", None)},
                 detach=True,
@@ -243,6 +252,8 @@ class ContainerRuntime(Runtime):
             "app_file": spec.app_file,
             "env": env,
             "unset": sorted(set(standby.env) - set(env)),
+            "module": spec.module,
+            "argv": list(spec.module_args),
         }
         app = archives.folder_archive(Path(spec.artifact.app_dir))
         start = archives.files_archive({Path(START_FILE).name: json.dumps(request).encode()})
@@ -271,9 +282,33 @@ class ContainerRuntime(Runtime):
         code = state.get("ExitCode")
         return InstanceStatus(InstanceState.EXITED, int(code) if code is not None else None)
 
+    def _pause(self, handle: str) -> bool:
+        try:
+            container = self._client_or_connect().containers.get(handle)
+            if container.status == "paused":
+                return True
+            container.pause()
+        except (DockerException, OSError):
+            return False
+        return True
+
+    def _unpause(self, handle: str) -> None:
+        try:
+            container = self._client_or_connect().containers.get(handle)
+            if container.status == "paused":
+                container.unpause()
+        except NotFound:
+            return
+        except (DockerException, OSError) as error:
+            raise RuntimeBackendError(
+                f"The container engine could not resume {handle[:12]}: {error}"
+            ) from error
+
     def _remove(self, handle: str) -> None:
         try:
             container = self._client_or_connect().containers.get(handle)
+            if container.status == "paused":
+                container.unpause()  # a paused container does not stop
             if container.status in _RUNNING_STATES:
                 container.stop(timeout=STOP_TIMEOUT_SECONDS)
             container.remove(force=True)

@@ -4,12 +4,15 @@ Standalone and stdlib only: this file runs under the Space's interpreter, which 
 orchestrator installed. Runtimes execute it by path (processes) or copy it into the container.
 
     python launcher.py run APP_FILE [--exit-file PATH] [--instance ID]
+    python launcher.py module [--exit-file PATH] [--instance ID] MODULE [ARG...]
     python launcher.py standby START_FILE [--preload gradio,numpy] [--parent PID] [--exit-file PATH]
                                           [--instance ID]
 
+``module`` runs a module's command line as ``python -m MODULE ARG...`` would (``streamlit run app.py``).
 ``standby`` imports the preload modules first (a missing one is noted on stderr and skipped), then
-waits for START_FILE: JSON ``{"app_dir", "app_file", "env", "unset"}``, written atomically by the
-runtime. It applies the environment, changes to the app folder and runs the app as ``__main__``.
+waits for START_FILE: JSON ``{"app_dir", "app_file", "env", "unset"}`` and optionally ``"module"``
+and ``"argv"``, written atomically by the runtime. It applies the environment, changes to the app
+folder and runs the app (or the module, with ``argv``) as ``__main__``.
 A standby given ``--parent`` leaves when that process (the control plane) is gone: nobody would
 ever hand it an app.
 
@@ -29,6 +32,7 @@ import runpy
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -108,8 +112,21 @@ def run_app(app_file: str) -> int:
     sys.argv = [app_file]
     # The launcher's own entry was removed at start; the app's folder takes its place, as under python.
     sys.path.insert(0, os.path.dirname(app_file))
+    return _as_main(lambda: runpy.run_path(app_file, run_name="__main__"), app_file)
+
+
+def run_module(module: str, argv: list[str]) -> int:
+    """Run ``module`` as ``python -m module *argv`` would, in this interpreter; return its exit status."""
+    sys.argv = [module, *argv]
+    # ``python -m`` puts the working folder (the app's) first on the path.
+    sys.path.insert(0, os.getcwd())
+    return _as_main(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True), "")
+
+
+def _as_main(run: Callable[[], object], app_file: str) -> int:
+    """Call ``run`` the way the interpreter runs ``__main__``: exit status, traceback on an error."""
     try:
-        runpy.run_path(app_file, run_name="__main__")
+        run()
     except SystemExit as stop:
         code = stop.code
         if code is None:
@@ -144,23 +161,34 @@ def main(argv: list[str]) -> int:
     modes = parser.add_subparsers(dest="mode", required=True)
     run = modes.add_parser("run", help="run the app at once")
     run.add_argument("app_file")
+    module = modes.add_parser("module", help="run a module's command line at once")
     standby = modes.add_parser("standby", help="preload modules, then wait for a start file")
     standby.add_argument("start_file")
     standby.add_argument("--preload", default="", help="comma-separated modules to import first")
     standby.add_argument("--parent", type=int, default=None, help="exit while waiting if this pid dies")
-    for mode in (run, standby):
+    for mode in (run, module, standby):
         mode.add_argument("--exit-file", default=None)
         mode.add_argument("--instance", default=None)
+    module.add_argument("module")
+    module.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     _own_dir_off_path()
     if args.mode == "run":
-        app_file = args.app_file
+        sys.stdout.flush()
+        code = run_app(args.app_file)
+    elif args.mode == "module":
+        sys.stdout.flush()
+        code = run_module(args.module, list(args.argv))
     else:
         preload([name.strip() for name in args.preload.split(",") if name.strip()])
-        app_file = apply_start(wait_for_start(args.start_file, args.parent))
-    sys.stdout.flush()
-    code = run_app(app_file)
+        request = wait_for_start(args.start_file, args.parent)
+        app_file = apply_start(request)
+        sys.stdout.flush()
+        if request.get("module"):
+            code = run_module(str(request["module"]), [str(arg) for arg in request.get("argv", [])])
+        else:
+            code = run_app(app_file)
     _write_exit_file(args.exit_file, code)
     return code
 

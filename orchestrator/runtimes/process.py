@@ -50,6 +50,8 @@ def instance_env(spec: LaunchSpec, *, venv: Path, port: int, instance_id: str) -
             "VIRTUAL_ENV": str(venv),
             "GRADIO_SERVER_NAME": "127.0.0.1",
             "GRADIO_SERVER_PORT": str(port),
+            "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
+            "STREAMLIT_SERVER_PORT": str(port),
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",
             "SPACES_INSTANCE_ID": instance_id,
@@ -95,13 +97,14 @@ class ProcessRuntime(Runtime):
                 "app_file": spec.app_file,
                 "env": env,
                 "unset": sorted(set(standby.env) - set(env)),
+                "module": spec.module,
+                "argv": list(spec.module_args),
             }
             _write_atomically(standby.start_file, json.dumps(request))
             return standby.instance
 
-        instance, _process = self._launch(
-            spec, venv, mode=["run", spec.app_file], cwd=Path(spec.artifact.app_dir)
-        )
+        mode = ["run", spec.app_file] if spec.module is None else ["module", spec.module, *spec.module_args]
+        instance, _process = self._launch(spec, venv, mode=mode, cwd=Path(spec.artifact.app_dir))
         return instance
 
     async def prepare_standby(self, spec: LaunchSpec) -> None:
@@ -133,10 +136,11 @@ class ProcessRuntime(Runtime):
         argv = list(spec.command) or [
             str(venv / "bin" / "python"),
             str(LAUNCHER),
-            *mode,
+            mode[0],
             "--exit-file",
             str(_exit_file(log_path)),
             f"--instance={instance_id}",
+            *mode[1:],
         ]
         env = instance_env(spec, venv=venv, port=port, instance_id=instance_id)
         process = self._spawn(argv, env=env, cwd=cwd, log_path=log_path)
@@ -183,6 +187,18 @@ class ProcessRuntime(Runtime):
             return InstanceStatus(InstanceState.EXITED)
         return InstanceStatus(InstanceState.MISSING)
 
+    async def freeze(self, instance: Instance) -> bool:
+        """SIGSTOP to the instance's process group (the app and every child it started)."""
+        pid = _pid(instance)
+        if not procfs.is_instance(pid, instance.instance_id):
+            return False
+        return procfs.signal_group(pid, signal.SIGSTOP)
+
+    async def thaw(self, instance: Instance) -> None:
+        pid = _pid(instance)
+        if procfs.is_instance(pid, instance.instance_id):
+            procfs.signal_group(pid, signal.SIGCONT)
+
     async def stop(self, instance: Instance) -> None:
         pid = _pid(instance)
         child = self._children.pop(instance.instance_id, None)
@@ -196,6 +212,7 @@ class ProcessRuntime(Runtime):
 
         if alive():
             procfs.signal_group(pid, signal.SIGTERM)
+            procfs.signal_group(pid, signal.SIGCONT)  # a frozen (sleeping) instance gets its SIGTERM too
             deadline = time.monotonic() + STOP_GRACE_SECONDS
             while alive() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)

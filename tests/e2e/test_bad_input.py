@@ -139,13 +139,15 @@ def test_git_clone_sees_what_was_pushed(plane: ControlPlane, alice: str, tmp_pat
 
 
 CRASHES_LATER = """import os
-import threading
+import time
 
 import gradio as gr
 
 demo = gr.Interface(fn=lambda n: f"Hello {n}", inputs="text", outputs="text")
-threading.Timer(6, lambda: (print("giving up now", flush=True), os._exit(3))).start()
-demo.launch()
+demo.launch(prevent_thread_lock=True)
+time.sleep(8)
+print("giving up now", flush=True)
+os._exit(3)
 """
 
 

@@ -30,6 +30,19 @@ def test_private_space_answers_only_its_owner(plane: ControlPlane, tmp_path: Pat
     client = Client(app, hf_token=owner, verbose=False)
     assert client.predict("Frank", api_name="/greet") == "Hello Frank!"
 
+    # A browser signs in on the control plane; the app host gets its own cookie on the way back.
+    with httpx.Client(follow_redirects=True, timeout=30, trust_env=False) as browser:
+        page = browser.post(f"{plane.url}/login", data={"token": owner, "next": app + "?x=1"})
+        assert page.status_code == 200
+        assert page.url.host == "frank-secret.localhost" and page.url.query == b"x=1"
+        assert browser.get(app).status_code == 200
+        assert browser.get(plane.url + "/login", params={"next": app}).status_code == 200  # signed in
+    with httpx.Client(follow_redirects=True, timeout=30, trust_env=False) as browser:
+        assert browser.post(f"{plane.url}/login", data={"token": stranger, "next": app}).status_code == 404
+        assert browser.post(f"{plane.url}/login", data={"token": "hf_wrong", "next": app}).status_code == 401
+    forged = {"Cookie": "spaces_session=e30.AAAA"}
+    assert httpx.get(app, headers=forged, timeout=30).status_code == 404
+
     assert plane.api("GET", "/api/spaces/frank/secret", stranger).status_code == 404
     assert plane.api("GET", "/api/spaces/frank/secret").status_code == 404
     assert plane.api("GET", "/api/spaces/frank/secret", owner).status_code == 200

@@ -6,21 +6,31 @@ import asyncio
 import shutil
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.api.deps import get_platform, get_session, optional_caller, require_caller
+from orchestrator.api.routers import hub_repos
+from orchestrator.api.routers.hub_files import base_url
 from orchestrator.api.schemas import CreateRepo, DeleteRepo
 from orchestrator.auth import Caller
-from orchestrator.control import spaces
+from orchestrator.control import space_settings, spaces
 from orchestrator.control.platform import Platform
-from orchestrator.errors import InvalidInputError
+from orchestrator.errors import ConflictError, InvalidInputError
 from orchestrator.naming import image_repository
 from orchestrator.stages import Stage
 from orchestrator.state.models import Space
 
 router = APIRouter(prefix="/api", tags=["spaces"])
+
+_SORTS = {
+    "createdAt": Space.created_at,
+    "lastModified": Space.updated_at,
+    "likes": Space.created_at,  # no likes here: newest first
+    "trendingScore": Space.updated_at,
+}
 
 
 def _only_spaces(repo_type: str) -> None:
@@ -28,31 +38,44 @@ def _only_spaces(repo_type: str) -> None:
         raise InvalidInputError(f"This server hosts Spaces only; repo type {repo_type!r} is not supported.")
 
 
-@router.post("/repos/create")
+@router.post("/repos/create", responses={409: {"description": "The Space already exists"}})
 def create_repo(
     body: CreateRepo,
+    request: Request,
     caller: Caller = Depends(require_caller),
     session: Session = Depends(get_session),
     platform: Platform = Depends(get_platform),
-) -> dict[str, Any]:
+) -> Any:
     _only_spaces(body.type)
     private = body.private if body.private is not None else body.visibility == "private"
-    space = spaces.create_space(
-        session,
-        platform.repos,
-        caller,
-        owner=body.organization,
-        name=body.name,
-        sdk=body.sdk,
-        private=private,
-        hardware=body.hardware,
+    url = f"{base_url(request)}/spaces/{body.organization or caller.name}/{body.name}"
+    settings = space_settings.initial_settings(
+        secrets=body.secrets,
+        variables=body.variables,
+        sleep_time=body.sleepTimeSeconds,
+        storage=body.storageTier,
     )
+    try:
+        space = spaces.create_space(
+            session,
+            platform.repos,
+            caller,
+            owner=body.organization,
+            name=body.name,
+            sdk=body.sdk,
+            private=private,
+            hardware=body.hardware,
+        )
+    except ConflictError as exc:
+        # huggingface_hub's ``exist_ok`` swallows the 409 and reads ``url`` from its body.
+        return JSONResponse(
+            {"error": exc.message, "url": url}, status_code=409, headers={"X-Error-Message": exc.message}
+        )
+    if settings:
+        space.settings = {**space.settings, **settings}
+        session.commit()
     platform.reconciler.poke(space.id)
-    return {
-        "url": f"{platform.settings.effective_public_url}/spaces/{space.space_id}",
-        "name": space.space_id,
-        "id": space.id,
-    }
+    return {"url": f"{base_url(request)}/spaces/{space.space_id}", "name": space.space_id, "id": space.id}
 
 
 @router.delete("/repos/delete")
@@ -81,16 +104,21 @@ async def delete_repo(
 def list_spaces(
     author: str | None = None,
     search: str | None = None,
-    limit: int | None = None,
+    limit: int | None = Query(default=None, ge=0),
+    sort: str | None = None,
+    direction: int | None = None,
     caller: Caller | None = Depends(optional_caller),
     session: Session = Depends(get_session),
     platform: Platform = Depends(get_platform),
 ) -> list[dict[str, Any]]:
-    query = select(Space).order_by(Space.created_at.desc())
+    column = _SORTS.get(sort or "createdAt")
+    if column is None:
+        raise InvalidInputError(f"Unknown sort {sort!r}: use one of {', '.join(_SORTS)}.")
+    query = select(Space).order_by(column.asc() if direction == 1 else column.desc(), Space.id)
     if author:
         query = query.where(func.lower(Space.owner) == author.lower())
     if search:
-        query = query.where(Space.name.ilike(f"%{search}%"))
+        query = query.where((Space.owner + "/" + Space.name).ilike(f"%{search}%"))
     visible = [
         s for s in session.scalars(query) if not s.private or (caller and caller.may_read_private_of(s.owner))
     ]
@@ -105,7 +133,15 @@ def space_info(
     session: Session = Depends(get_session),
     platform: Platform = Depends(get_platform),
 ) -> dict[str, Any]:
-    return spaces.space_view(spaces.find_space(session, owner, name, caller), platform.settings)
+    space = spaces.find_space(session, owner, name, caller)
+    return (
+        hub_repos.space_info_at(platform.repos, platform.settings, space, "main")
+        if space.desired_sha
+        else {
+            **spaces.space_view(space, platform.settings),
+            "siblings": [],
+        }
+    )
 
 
 @router.get("/spaces/{owner}/{name}/runtime")

@@ -1,0 +1,66 @@
+"""A Streamlit Space, driven through the proxy by a real browser (Debian's headless Chromium).
+
+The page must render its widget over Streamlit's WebSocket (``/_stcore/stream``) on a host name other
+than the app's own, and typing into the text input must change the output: this is what the proxy flags
+(no XSRF, no CORS check, headless) are for. Runs on both runtimes; the second push of each checks the
+warm standby (``python -m streamlit`` run in an interpreter that already imported streamlit).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestrator.testing import ControlPlane, SpaceRepo
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def greet_in_browser(url: str, name: str) -> str:
+    """Open the app, type ``name`` into the text input, press Enter; return the greeting shown."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/install.sh installs it)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=60_000)
+            field = page.get_by_label("Your name")
+            field.wait_for(timeout=60_000)
+            page.get_by_text("Hello nobody!").wait_for(timeout=30_000)
+            field.fill(name)
+            field.press("Enter")
+            page.get_by_text(f"Hello {name}!").wait_for(timeout=30_000)
+            return str(page.get_by_text(f"Hello {name}!").first.inner_text())
+        finally:
+            browser.close()
+
+
+def test_streamlit_space_in_a_browser(plane: ControlPlane, tmp_path: Path) -> None:
+    token = plane.add_user("stella")
+    plane.cli("create", "stella/hello", "--sdk", "streamlit", token=token)
+    repo = SpaceRepo.from_example("streamlit-hello", tmp_path / "hello", plane.git_url("stella/hello", token))
+    repo.commit_and_push("streamlit hello")
+    runtime = plane.wait_settled("stella/hello", token, repo.head, timeout=600)
+    assert runtime["stage"] == "RUNNING", plane.logs("stella/hello", token)
+    app = plane.app_url("stella", "hello")
+    assert "Hello Ada!" in greet_in_browser(app, "Ada")
+
+    # An app-only change starts from the warm standby and still works in the browser.
+    repo.write("app.py", (repo.path / "app.py").read_text().replace("**Greeting:**", "**Greeting v2:**"))
+    repo.commit_and_push("v2")
+    runtime = plane.wait_settled("stella/hello", token, repo.head, timeout=300)
+    assert runtime["stage"] == "RUNNING", plane.logs("stella/hello", token)
+    assert "Hello Bo!" in greet_in_browser(app, "Bo")

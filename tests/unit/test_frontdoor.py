@@ -1,0 +1,316 @@
+"""The front door against real servers: the Spaces of ``test_proxy`` (Starlette under uvicorn, in a
+thread), a stand-in API under uvicorn on a unix socket, and the front door in the test's event loop.
+
+Clients connect to 127.0.0.1 and name the Space in the ``Host`` header; some tests speak HTTP/1.1 over a
+plain socket to control exactly what goes over one connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
+
+from orchestrator.proxy.frontdoor import FrontDoor
+from orchestrator.proxy.gate import Gate
+from orchestrator.proxy.routes import Route, RouteTable
+from tests.unit.test_proxy import Upstream, _describe, _eventually, _free_port, upstreams
+
+__all__ = ["upstreams"]  # the fixture, shared with test_proxy
+
+
+async def _api(scope: Scope, receive: Receive, send: Send) -> None:
+    """The control plane's API, as far as these tests care: who it sees and what Host it was asked."""
+    if scope["type"] != "http":
+        return
+    host = dict(scope["headers"]).get(b"host", b"")
+    body = b"api " + host
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class Door:
+    routes: RouteTable
+    gate: Gate
+    port: int
+
+    def host(self, subdomain: str = "alice-hello") -> str:
+        return f"{subdomain}.localhost:{self.port}"
+
+    def client(self, subdomain: str = "alice-hello") -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.port}",
+            headers={"Host": self.host(subdomain)},
+            timeout=30,
+            trust_env=False,
+            verify=False,
+        )
+
+    async def raw(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", self.port)
+
+
+@pytest.fixture
+async def door(upstreams: dict[str, Upstream], tmp_path: Path) -> AsyncIterator[Door]:
+    socket_path = str(tmp_path / "api.sock")
+    api = uvicorn.Server(uvicorn.Config(_api, uds=socket_path, lifespan="off", log_level="warning"))
+    serving = asyncio.ensure_future(api.serve())
+    while not api.started:
+        assert not serving.done(), "API server did not start"
+        await asyncio.sleep(0.01)
+    routes = RouteTable()
+    routes.set("alice-hello", Route("a", "127.0.0.1", upstreams["a"].port, space="alice/hello"))
+    gate = Gate(routes, _describe)
+    front = FrontDoor(gate, "localhost:0", api_address=socket_path)
+    await front.start("127.0.0.1", 0)
+    front.suffix = b".localhost"  # any port: the domain's port is not known before listening
+    yield Door(routes, gate, front.port)
+    await front.close()
+    api.should_exit = True
+    await serving
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, dict[bytes, bytes], bytes]:
+    """One response with a Content-Length body: status line, headers, body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status, *lines = head[:-4].split(b"\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+    return status, headers, body
+
+
+def _get(path: str, host: str, extra: str = "") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+
+
+async def test_plain_get(door: Door) -> None:
+    async with door.client() as client:
+        response = await client.get("/hello")
+    assert response.status_code == 200
+    assert response.text == "hello"
+    assert door.gate.metrics.spaces["alice/hello"].requests == {"2xx": 1}
+    assert door.routes.open_connections("a") == 0
+
+
+async def test_keep_alive_carries_many_requests(door: Door) -> None:
+    reader, writer = await door.raw()
+    for _ in range(5):
+        writer.write(_get("/hello", door.host()))
+        status, _, body = await _read_response(reader)
+        assert (status, body) == (b"HTTP/1.1 200 OK", b"hello")
+    writer.write(_get("/hello", door.host()) * 3)  # pipelined: answered in order, one at a time
+    for _ in range(3):
+        assert (await _read_response(reader))[2] == b"hello"
+    writer.close()
+
+
+async def test_route_swap_applies_to_the_next_request_on_a_connection(
+    door: Door, upstreams: dict[str, Upstream]
+) -> None:
+    reader, writer = await door.raw()
+    writer.write(_get("/whoami", door.host()))
+    assert (await _read_response(reader))[2] == b"a"
+    door.routes.set("alice-hello", Route("b", "127.0.0.1", upstreams["b"].port))
+    writer.write(_get("/whoami", door.host()))
+    assert (await _read_response(reader))[2] == b"b"
+    writer.close()
+
+
+async def test_chunked_request_and_response(door: Door) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for piece in (b"one", b"two", b"three"):
+            yield piece
+
+    async with door.client() as client:
+        uploaded = await client.post("/upload", content=body())
+        async with client.stream("GET", "/sse") as streamed:
+            assert streamed.headers["transfer-encoding"] == "chunked"
+            text = (await streamed.aread()).decode()
+    assert uploaded.json() == {"bytes": 11}
+    assert text == "data: a-0\n\ndata: a-1\n\ndata: a-2\n\n"
+
+
+async def test_server_sent_events_arrive_one_by_one(door: Door) -> None:
+    arrivals: list[tuple[float, str]] = []
+    async with door.client() as client, client.stream("GET", "/sse") as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                arrivals.append((time.monotonic(), line))
+    assert [line for _, line in arrivals] == ["data: a-0", "data: a-1", "data: a-2"]
+    assert arrivals[1][0] - arrivals[0][0] >= 0.3
+    assert arrivals[2][0] - arrivals[1][0] >= 0.3
+
+
+async def test_client_leaving_a_stream_closes_it(door: Door) -> None:
+    async with door.client() as client, client.stream("GET", "/sse-forever") as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                break
+        assert door.routes.open_connections("a") == 1
+    assert await door.routes.wait_idle("a", timeout=5)
+
+
+async def test_websocket_echo(door: Door, upstreams: dict[str, Upstream]) -> None:
+    async with connect(
+        f"ws://{door.host()}/ws",
+        host="127.0.0.1",
+        port=door.port,
+        subprotocols=[Subprotocol("chat")],
+        proxy=None,
+    ) as ws:
+        assert ws.subprotocol == "chat"
+        assert door.routes.open_connections("a") == 1
+        await ws.send("hi there")
+        assert await ws.recv() == "hi there"
+        await ws.send(b"\x00\x01" * 100_000)
+        assert await ws.recv() == b"\x00\x01" * 100_000
+        await ws.close(4002, "bye")
+    await _eventually(lambda: door.routes.open_connections("a") == 0)
+    await _eventually(lambda: 4002 in upstreams["a"].ws_close_codes)
+
+
+async def test_websocket_without_route_is_refused(door: Door) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(
+            f"ws://{door.host('bob-nothing')}/ws", host="127.0.0.1", port=door.port, proxy=None
+        ):
+            pass
+    assert refused.value.response.status_code == 404
+
+
+def _rss_bytes() -> int:
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads memory use from /proc")
+async def test_large_upload_is_streamed(door: Door, upstreams: dict[str, Upstream]) -> None:
+    size, piece = 50 * 1024 * 1024, b"x" * (1024 * 1024)
+    last_piece_sent_at = 0.0
+    peak = baseline = _rss_bytes()
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal last_piece_sent_at, peak
+        for _ in range(size // len(piece)):
+            peak = max(peak, _rss_bytes())
+            yield piece
+        last_piece_sent_at = time.monotonic()
+
+    async with door.client() as client:
+        sized = await client.post("/upload", content=body(), headers={"Content-Length": str(size)})
+        chunked = await client.post("/upload", content=body())
+    assert sized.json() == {"bytes": size}
+    assert chunked.json() == {"bytes": size}
+    assert upstreams["a"].upload_first_chunk_at < last_piece_sent_at
+    assert peak - baseline < 20 * 1024 * 1024, "the upload was held in memory"
+
+
+async def test_forwarded_headers(door: Door) -> None:
+    async with door.client() as client:
+        response = await client.get(
+            "/headers",
+            headers={
+                "X-Custom": "kept",
+                "Connection": "keep-alive, X-Secret",
+                "X-Secret": "hop",
+                "Proxy-Authorization": "Basic xyz",
+                "X-Forwarded-For": "203.0.113.7",
+            },
+        )
+    received = dict(response.json())
+    assert received["host"] == door.host()
+    assert received["x-forwarded-host"] == door.host()
+    assert received["x-forwarded-proto"] == "http"
+    assert received["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert received["x-custom"] == "kept"
+    for dropped in ("x-secret", "proxy-authorization", "transfer-encoding", "upgrade"):
+        assert dropped not in received
+
+
+async def test_space_response_headers_are_added(door: Door, upstreams: dict[str, Upstream]) -> None:
+    added = ((b"x-frame-options", b"DENY"), (b"content-type", b"text/x-replaced"))
+    door.routes.set("alice-hello", Route("a", "127.0.0.1", upstreams["a"].port, response_headers=added))
+    async with door.client() as client:
+        response = await client.get("/hello")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers.get_list("content-type") == ["text/x-replaced"]
+
+
+async def test_head_request(door: Door) -> None:
+    async with door.client() as client:
+        head = await client.head("/hello")
+        get = await client.get("/hello")
+    assert head.status_code == 200
+    assert head.headers["content-length"] == "5"
+    assert get.text == "hello"
+
+
+async def test_api_host_goes_to_the_api(door: Door) -> None:
+    api_host = f"localhost:{door.port}"
+    reader, writer = await door.raw()
+    writer.write(_get("/anything", api_host) + _get("/again", api_host))
+    assert (await _read_response(reader))[2] == b"api " + api_host.encode()
+    assert (await _read_response(reader))[2] == b"api " + api_host.encode()
+    writer.close()
+    # A connection that started on an app host can still ask the API, and the app again.
+    reader, writer = await door.raw()
+    for host, expected in (
+        (door.host(), b"hello"),
+        (api_host, b"api " + api_host.encode()),
+        (door.host(), b"hello"),
+    ):
+        writer.write(_get("/hello", host))
+        assert (await _read_response(reader))[2] == expected
+    writer.close()
+
+
+async def test_unknown_subdomain_is_404(door: Door) -> None:
+    async with door.client("bob-nothing") as client:
+        response = await client.get("/hello")
+        again = await client.get("/hello")
+    assert response.status_code == again.status_code == 404
+    assert response.json() == {"error": "There is no Space at 'bob-nothing'."}
+
+
+async def test_describe_503_page(door: Door) -> None:
+    async with door.client("carol-starting") as client:
+        page = await client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        api = await client.post("/", content=b"x" * 100_000, headers={"Accept": "application/json"})
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "Starting &lt;soon&gt;" in page.text
+    assert api.status_code == 503
+    assert api.json() == {"error": "The Space is starting & will be ready shortly."}
+
+
+async def test_upstream_down_is_502(door: Door) -> None:
+    door.routes.set("alice-hello", Route("gone", "127.0.0.1", _free_port()))
+    async with door.client() as client:
+        response = await client.get("/hello")
+    assert response.status_code == 502
+    assert "not accepting connections" in response.json()["error"]
+    assert door.routes.open_connections("gone") == 0
+
+
+async def test_open_connections_counts_requests_in_flight(door: Door) -> None:
+    async with door.client() as client:
+        request = asyncio.ensure_future(client.get("/slow"))
+        await _eventually(lambda: door.routes.open_connections("a") == 1)
+        assert await door.routes.wait_idle("a", timeout=5)
+        assert (await request).text == "slow"
