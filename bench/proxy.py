@@ -163,8 +163,8 @@ def run_wrk(
     cpu_used = cpu_seconds(measured) - cpu_before
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     errors = sum(
         int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout|read|write|connect) (\d+)", output)
     )
@@ -231,9 +231,7 @@ def main() -> None:
         return
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
-            sys.exit(
-                f"{tool} is not installed (scripts/install.sh installs nginx-light and wrk)"
-            )
+            sys.exit(f"{tool} is not installed (scripts/install.sh installs nginx-light and wrk)")
 
     cores = os.cpu_count() or 1
     load_cpu, proxy_cpu = (0, cores - 1) if cores >= 2 else (None, None)

@@ -90,7 +90,9 @@ def _admit(platform: Platform, sign_in: SignIn) -> Admit:
 
 
 def _error_response(exc: SpacesError) -> JSONResponse:
-    headers = {"X-Error-Message": exc.message.splitlines()[0][:500]}
+    # A header carries printable ASCII only (a name from the URL may hold anything): the body has it all.
+    first_line = (exc.message.splitlines() or [""])[0][:500]
+    headers = {"X-Error-Message": "".join(c if " " <= c <= "~" else "?" for c in first_line)}
     if isinstance(exc, NotFoundError):
         headers["X-Error-Code"] = exc.error_code
     return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)

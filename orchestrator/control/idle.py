@@ -76,6 +76,9 @@ class IdleController:
         self._spaces: dict[str, str] = {}
         """Subdomain to Space primary key, for the Spaces stopped for sleep."""
         self._locks: dict[str, asyncio.Lock] = {}
+        self._instances: dict[str, Instance] = {}
+        """Frozen instances, kept so that a thaw needs no database read before it resumes them."""
+        self._background: set[asyncio.Task[None]] = set()
         self._thawing: dict[str, asyncio.Task[None]] = {}
         self._waking: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
@@ -101,7 +104,11 @@ class IdleController:
         self._loop_task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._thawing.values(), *self._waking.values()) if t]
+        tasks = [
+            t
+            for t in (self._loop_task, *self._thawing.values(), *self._waking.values(), *self._background)
+            if t
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -125,10 +132,14 @@ class IdleController:
         with self.sessions() as session:
             spaces = list(session.scalars(select(Space)))
             candidates: list[tuple[str, Route, str]] = []
+            stopped: set[str] = set()
             for space in spaces:
                 sub = subdomain(space.owner, space.name)
+                if asleep_state(space.settings, space.desired_sha, space.generation) == "stopped":
+                    stopped.add(sub)
+                    self._mark_stopped(sub, space)
                 route = self.routes.get(sub)
-                if route is None:
+                if route is None or route.static_root is not None:  # static Spaces are always running
                     continue
                 if route.instance_id in self.routes.frozen:
                     frozen_for = now - self._frozen_since.setdefault(route.instance_id, now)
@@ -143,10 +154,14 @@ class IdleController:
                     and self.routes.idle_seconds(route.instance_id, now) >= seconds
                 ):
                     candidates.append((space.id, route, "freeze"))
+        for sub in [s for s in self._stopped if s not in stopped and s not in self._waking]:
+            del self._stopped[sub]  # woken by a push, a restart or a thaw that won a race; or deleted
+            self._spaces.pop(sub, None)
         live = {route.instance_id for route in self.routes.all().values()}
         for instance_id in [i for i in self.routes.frozen if i not in live]:
             self.routes.forget(instance_id)
             self._frozen_since.pop(instance_id, None)
+            self._instances.pop(instance_id, None)
         for space_pk, route, action in candidates:
             if action == "freeze":
                 await self.freeze(space_pk, route)
@@ -162,7 +177,9 @@ class IdleController:
         async with self._lock(route.instance_id):
             instance = self._instance(route.instance_id)
             frozen = instance is not None and await self._quietly(self.runtime.freeze(instance))
-            if not frozen:
+            if instance is not None and frozen:
+                self._instances[route.instance_id] = instance
+            else:
                 self.routes.frozen.discard(route.instance_id)
         if not frozen:
             await self.stop(space_pk, route)
@@ -178,6 +195,7 @@ class IdleController:
         await self.reconciler.idle(space_pk)
         self.routes.forget(route.instance_id)
         self._frozen_since.pop(route.instance_id, None)
+        self._instances.pop(route.instance_id, None)
         log.info("stopped %s for sleep", route.space)
 
     def _record(self, space_pk: str, state: str) -> None:
@@ -225,13 +243,16 @@ class IdleController:
         async with self._lock(route.instance_id):
             if route.instance_id not in self.routes.frozen:
                 return
-            instance = self._instance(route.instance_id)
+            instance = self._instances.pop(route.instance_id, None) or self._instance(route.instance_id)
             if instance is not None:
                 await self._quietly(self.runtime.thaw(instance))
             self.routes.frozen.discard(route.instance_id)
             self._frozen_since.pop(route.instance_id, None)
         self.metrics.record_wake(route.space or route.instance_id)
-        self._mark_awake(route.space, Stage.RUNNING)
+        # Recorded off the request's path: the held requests go on as soon as the instance runs.
+        task = asyncio.ensure_future(asyncio.to_thread(self._mark_awake, route.space, Stage.RUNNING))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def wake(self, subdomain: str) -> asyncio.Future[None]:
         task = self._waking.get(subdomain)

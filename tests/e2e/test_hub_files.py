@@ -14,6 +14,8 @@ from huggingface_hub import (
     CommitOperationCopy,
     CommitOperationDelete,
     HfApi,
+    RepoFile,
+    SpaceHardware,
     constants,
     hf_hub_download,
     snapshot_download,
@@ -73,7 +75,7 @@ def test_create_repo_and_exist_ok(plane: ControlPlane, alice: HfApi) -> None:
         "alice/created",
         repo_type="space",
         space_sdk="gradio",
-        space_hardware="cpu-basic",
+        space_hardware=SpaceHardware.CPU_BASIC,
         space_sleep_time=3600,
         space_secrets=[{"key": "TOKEN", "value": "s3cret"}],
         space_variables=[{"key": "MODE", "value": "demo", "description": "how it runs"}],
@@ -100,7 +102,9 @@ def test_create_repo_and_exist_ok(plane: ControlPlane, alice: HfApi) -> None:
 
 def test_create_repo_rejects_unoffered_hardware(alice: HfApi) -> None:
     with pytest.raises(BadRequestError, match="not available"):
-        alice.create_repo("alice/gpu", repo_type="space", space_sdk="gradio", space_hardware="a100-large")
+        alice.create_repo(
+            "alice/gpu", repo_type="space", space_sdk="gradio", space_hardware=SpaceHardware.A100_LARGE
+        )
 
 
 def test_upload_file_list_and_download(alice: HfApi, files_space: str, tmp_path: Path) -> None:
@@ -127,7 +131,9 @@ def test_upload_file_list_and_download(alice: HfApi, files_space: str, tmp_path:
 
 
 def test_create_commit_adds_deletes_and_copies(alice: HfApi, files_space: str) -> None:
-    alice.upload_file(path_or_fileobj=b"a\n", path_in_repo="docs/a.txt", repo_id=files_space, repo_type="space")
+    alice.upload_file(
+        path_or_fileobj=b"a\n", path_in_repo="docs/a.txt", repo_id=files_space, repo_type="space"
+    )
     head = alice.space_info(files_space).sha
     info = alice.create_commit(
         files_space,
@@ -183,8 +189,11 @@ def test_large_file_goes_through_lfs(
     blob = os.urandom(1024) * (11 * 1024)  # 11 MiB: over the 10 MiB regular-file limit
     path = tmp_path / "weights.bin"
     path.write_bytes(blob)
-    alice.upload_file(path_or_fileobj=path, path_in_repo="weights.bin", repo_id=files_space, repo_type="space")
+    alice.upload_file(
+        path_or_fileobj=path, path_in_repo="weights.bin", repo_id=files_space, repo_type="space"
+    )
     entry = next(f for f in alice.list_repo_tree(files_space, repo_type="space") if f.path == "weights.bin")
+    assert isinstance(entry, RepoFile)
     assert entry.lfs is not None
     assert entry.lfs.sha256 == hashlib.sha256(blob).hexdigest()
     assert entry.size == len(blob)
@@ -206,7 +215,9 @@ def test_large_file_goes_through_lfs(
 
 def test_git_push_and_api_commits_share_history(plane: ControlPlane, alice: HfApi, tmp_path: Path) -> None:
     alice.create_repo("alice/mixed", repo_type="space", space_sdk="static")
-    alice.upload_file(path_or_fileobj=b"api\n", path_in_repo="api.txt", repo_id="alice/mixed", repo_type="space")
+    alice.upload_file(
+        path_or_fileobj=b"api\n", path_in_repo="api.txt", repo_id="alice/mixed", repo_type="space"
+    )
     clone = tmp_path / "mixed"
     git("clone", "-q", plane.git_url("alice/mixed", str(alice.token)), str(clone), cwd=tmp_path)
     assert (clone / "api.txt").read_text() == "api\n"
@@ -240,7 +251,9 @@ def test_errors_are_the_hubs(alice: HfApi, bob: HfApi, files_space: str, tmp_pat
 
 def test_private_space_is_invisible_to_others(plane: ControlPlane, alice: HfApi, bob: HfApi) -> None:
     alice.create_repo("alice/hidden", repo_type="space", space_sdk="static", private=True)
-    alice.upload_file(path_or_fileobj=b"hi\n", path_in_repo="index.html", repo_id="alice/hidden", repo_type="space")
+    alice.upload_file(
+        path_or_fileobj=b"hi\n", path_in_repo="index.html", repo_id="alice/hidden", repo_type="space"
+    )
     for api in (bob, HfApi(endpoint=plane.url, token=False)):
         with pytest.raises(RepositoryNotFoundError):
             api.space_info("alice/hidden")
@@ -264,7 +277,9 @@ def test_list_spaces_search_author_sort_limit(alice: HfApi, bob: HfApi) -> None:
 
 def test_move_and_delete_repo(alice: HfApi) -> None:
     alice.create_repo("alice/before", repo_type="space", space_sdk="static")
-    alice.upload_file(path_or_fileobj=b"m\n", path_in_repo="index.html", repo_id="alice/before", repo_type="space")
+    alice.upload_file(
+        path_or_fileobj=b"m\n", path_in_repo="index.html", repo_id="alice/before", repo_type="space"
+    )
     alice.move_repo("alice/before", "alice/after", repo_type="space")
     with pytest.raises(RepositoryNotFoundError):
         alice.space_info("alice/before")

@@ -30,9 +30,13 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     control_plane.stop()
 
 
-def test_openapi_fuzzing_finds_no_server_error_nor_schema_violation(plane: ControlPlane) -> None:
+def test_openapi_fuzzing_finds_no_server_error_nor_schema_violation(
+    plane: ControlPlane, tmp_path: Path
+) -> None:
     paths = plane.api("GET", "/openapi.json").json()["paths"]
-    assert {"/api/spaces/{owner}/{name}/secrets", "/api/spaces/{owner}/{name}/commit/{revision}"} <= set(paths)
+    assert {"/api/spaces/{owner}/{name}/secrets", "/api/spaces/{owner}/{name}/commit/{revision}"} <= set(
+        paths
+    )
     result = subprocess.run(
         [
             ST,
@@ -54,5 +58,6 @@ def test_openapi_fuzzing_finds_no_server_error_nor_schema_violation(plane: Contr
         capture_output=True,
         text=True,
         timeout=400,
+        cwd=tmp_path,  # schemathesis writes its .schemathesis/ cache in the working directory
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, SpaceHardware
 from huggingface_hub.errors import BadRequestError
 
 from orchestrator.testing import REPO_ROOT, ControlPlane
@@ -18,7 +18,7 @@ from orchestrator.testing import REPO_ROOT, ControlPlane
 from .conftest import start_control_plane
 
 SPACE = "carol/env-demo"
-APP = '''import os
+APP = """import os
 
 import gradio as gr
 
@@ -32,7 +32,7 @@ demo = gr.Interface(fn=greet, inputs="text", outputs="text", api_name="greet")
 
 if __name__ == "__main__":
     demo.launch()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +116,10 @@ def test_variables_and_secrets_reach_the_app(plane: ControlPlane, carol: HfApi, 
 
 
 def test_hardware_and_sleep_time(carol: HfApi, running: str) -> None:
-    runtime = carol.request_space_hardware(SPACE, "cpu-basic")
+    runtime = carol.request_space_hardware(SPACE, SpaceHardware.CPU_BASIC)
     assert runtime.requested_hardware == "cpu-basic"
     with pytest.raises(BadRequestError, match="not available"):
-        carol.request_space_hardware(SPACE, "t4-small")
+        carol.request_space_hardware(SPACE, SpaceHardware.T4_SMALL)
     with pytest.warns(UserWarning):  # the client warns that cpu-basic sleeps after 48 h anyway
         runtime = carol.set_space_sleep_time(SPACE, 3600)
     assert runtime.sleep_time == 3600
@@ -132,7 +132,9 @@ def test_pause_and_restart(plane: ControlPlane, carol: HfApi, running: str) -> N
     carol.restart_space(SPACE)
     _eventually(lambda: _greet(running) == "Hello Ann! secret=no")
     carol.restart_space(SPACE, factory_reboot=True)
-    _eventually(lambda: carol.get_space_runtime(SPACE).stage == "RUNNING" and _greet(running).startswith("Hello"))
+    _eventually(
+        lambda: carol.get_space_runtime(SPACE).stage == "RUNNING" and _greet(running).startswith("Hello")
+    )
 
 
 def test_duplicate_copies_variables_not_secrets(plane: ControlPlane, carol: HfApi, running: str) -> None:

@@ -27,7 +27,7 @@ def test_private_space_answers_only_its_owner(plane: ControlPlane, tmp_path: Pat
         == 200
     )
     # gradio_client sends the token as X-HF-Authorization
-    client = Client(app, hf_token=owner, verbose=False)
+    client = Client(app, token=owner, verbose=False)
     assert client.predict("Frank", api_name="/greet") == "Hello Frank!"
 
     # A browser signs in on the control plane; the app host gets its own cookie on the way back.

@@ -94,6 +94,12 @@ def test_idle_space_sleeps_and_wakes_on_request(sleepy_plane: ControlPlane, tmp_
     assert plane.runtime_of("sam/dozy", token)["stage"] == "RUNNING"
     assert _greet(app, "Sam") == "Hello Sam!"
 
+    # Its owner keeps it awake from now on.
+    assert "never sleeps" in plane.cli("sleep-time", "sam/dozy", "never", token=token).stderr
+    assert plane.runtime_of("sam/dozy", token)["gcTimeout"] is None
+    time.sleep(3)
+    assert plane.runtime_of("sam/dozy", token)["stage"] == "RUNNING"
+
     metrics = plane.api("GET", "/metrics").text
     assert 'spaces_requests_total{space="sam/dozy",code="2xx"}' in metrics
     assert 'spaces_stage{space="sam/dozy",stage="RUNNING"} 1' in metrics

@@ -204,6 +204,7 @@ def test_plan_for_the_example() -> None:
     assert plan.sdk_version == "5.49.1"
     assert plan.python_version == "3.11"
     assert plan.base_image == "localhost/spaces/gradio:5.49.1-py3.11"
+    assert plan.sdk_base_recipe is not None
     assert plan.sdk_base_recipe.python_image == "localhost/spaces/python:3.11"
     assert plan.sdk_base_recipe.sdk_version == "5.49.1"
     assert plan.port == 7860

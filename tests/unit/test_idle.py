@@ -11,9 +11,11 @@ from typing import Any, cast
 
 import pytest
 
+from orchestrator.cli.commands.sleep import describe_sleep_time, parse_sleep_time
 from orchestrator.control.idle import IdleController, available_memory_mb
 from orchestrator.control.reconciler import Reconciler
 from orchestrator.control.sleepstate import asleep_state, awake, sleep_time, with_asleep
+from orchestrator.errors import InvalidInputError
 from orchestrator.proxy.gate import Asleep, Forward, Gate, Refuse
 from orchestrator.proxy.metrics import TrafficMetrics
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
@@ -33,6 +35,14 @@ def test_sleep_time_follows_the_hub() -> None:
     assert sleep_time({"sleep_time": 300}, "t4-small", 172800) == 300
     assert sleep_time({"sleep_time": -1}, "cpu-basic", 172800) is None
     assert sleep_time({"sleep_time": "junk"}, "cpu-basic", 172800) is None
+
+
+def test_sleep_time_on_the_command_line() -> None:
+    assert [parse_sleep_time(t) for t in ("300", "5m", "2h", "1d", "never")] == [300, 300, 7200, 86400, -1]
+    with pytest.raises(InvalidInputError):
+        parse_sleep_time("soon")
+    assert describe_sleep_time(7200) == "sleeps after 2h without traffic"
+    assert describe_sleep_time(None) == "never sleeps"
 
 
 def test_a_push_or_restart_ends_a_sleep() -> None:
@@ -246,6 +256,10 @@ async def test_idle_space_is_frozen_then_thawed_once(
     assert route is not None
     await asyncio.gather(*(idle.thaw(route) for _ in range(10)))
     assert runtime.thaws == 1 and "i1" not in routes.frozen
+    for _ in range(100):  # the stage is recorded in the background, off the requests' path
+        if _space(idle).stage == Stage.RUNNING:
+            break
+        await asyncio.sleep(0.02)
     space = _space(idle)
     assert space.stage == Stage.RUNNING and "asleep" not in space.settings
     assert idle.metrics.spaces["alice/nap"].wakes == 1

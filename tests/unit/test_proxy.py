@@ -13,7 +13,9 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -29,9 +31,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from orchestrator.api.signin import Signer, SignIn
 from orchestrator.proxy.app import ProxyApp, host_dispatch
-from orchestrator.proxy.gate import Gate
+from orchestrator.proxy.gate import Gate, Refuse
+from orchestrator.proxy.headers import space_response_headers
+from orchestrator.proxy.metrics import render
 from orchestrator.proxy.routes import Route, RouteTable, Unavailable
+from orchestrator.settings import Settings
 
 SSE_GAP_SECONDS = 0.4
 GZIPPED = gzip.compress(b"compressed " * 100)
@@ -174,6 +180,7 @@ async def _api(scope: Scope, receive: Receive, send: Send) -> None:
 class Proxy:
     routes: RouteTable
     port: int
+    gate: Gate
 
     def host(self, subdomain: str = "alice-hello") -> str:
         return f"{subdomain}.localhost:{self.port}"
@@ -206,7 +213,7 @@ async def proxy(upstreams: dict[str, Upstream]) -> AsyncIterator[Proxy]:
     while not server.started:
         assert not serving.done(), "proxy server did not start"
         await asyncio.sleep(0.01)
-    yield Proxy(routes, port)
+    yield Proxy(routes, port, app.gate)
     server.should_exit = True
     await serving
     await app.aclose()
@@ -426,3 +433,52 @@ async def test_subdomain_dispatch_is_by_one_label() -> None:
         await app({"type": "http", "headers": [(b"host", host)]}, receive, send)
     await recorder.aclose()
     assert seen == ["alice-hello"]
+
+
+async def test_space_headers_replace_the_apps(proxy: Proxy, upstreams: dict[str, Upstream]) -> None:
+    added = space_response_headers({"cross-origin-opener-policy": "same-origin"}, True, "http://hub")
+    proxy.routes.set("alice-hello", Route("a", "127.0.0.1", upstreams["a"].port, response_headers=added))
+    async with proxy.client() as client:
+        response = await client.get("/hello")
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert response.headers["content-security-policy"] == "frame-ancestors 'self' http://hub"
+
+
+async def test_each_request_is_recorded(proxy: Proxy, upstreams: dict[str, Upstream]) -> None:
+    proxy.routes.set("alice-hello", Route("a", "127.0.0.1", upstreams["a"].port, space="alice/hello"))
+    async with proxy.client() as client:
+        await client.get("/hello")
+        await client.post("/upload", content=b"x" * 1000)
+        await client.get("/missing")
+    traffic = proxy.gate.metrics.spaces["alice/hello"]
+    assert traffic.requests == {"2xx": 2, "4xx": 1}
+    assert traffic.bytes_in == 1000
+    assert traffic.bytes_out >= len("hello")
+    assert traffic.latency_count == 3
+    text = render(proxy.gate.metrics, stages={"alice/hello": "RUNNING"}, open_connections={})
+    assert 'spaces_requests_total{space="alice/hello",code="2xx"} 2' in text
+    assert 'spaces_request_duration_seconds_count{space="alice/hello"} 3' in text
+
+
+async def test_sign_in_hands_the_app_host_its_cookie(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, domain="example.test")
+    sign_in = SignIn(settings, cast(Any, None), Signer.from_data_dir(tmp_path))
+    routes = RouteTable()
+    gate = Gate(routes, _describe, sign_in=sign_in.hand_off)
+    ticket = sign_in.signer.sign("ticket", 7, "alice-hello", 60)
+    query = f"ticket={quote(ticket)}&next=%2Fapp%3Fx%3D1".encode()
+    decision = await gate.decide("alice-hello", [], b"/.spaces/sign-in", query)
+    assert isinstance(decision, Refuse)
+    answer = decision.unavailable
+    assert answer.status_code == 303
+    headers = dict(answer.headers)
+    assert headers[b"location"] == b"/app?x=1"
+    cookie = headers[b"set-cookie"].decode().split(";")[0].split("=", 1)[1]
+    assert sign_in.signer.verify(cookie, "app", "alice-hello") == 7
+    assert sign_in.signer.verify(cookie, "app", "mallory-app") is None  # bound to its host
+    elsewhere = await gate.decide("bob-other", [], b"/.spaces/sign-in", query)
+    assert isinstance(elsewhere, Refuse) and elsewhere.unavailable.status_code == 403
+    assert sign_in.continue_to(7, "http://alice-hello.example.test/p").startswith(
+        "http://alice-hello.example.test/.spaces/sign-in?ticket="
+    )
+    assert sign_in.continue_to(7, "https://evil.example.org/") == "/"

@@ -126,7 +126,10 @@ def preupload(
     responses=_ERRORS,
     openapi_extra={
         "requestBody": {
-            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
             "description": "One JSON object a line: header, file, lfsFile, deletedFile, deletedFolder.",
         }
     },

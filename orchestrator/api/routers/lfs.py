@@ -52,7 +52,9 @@ def _sign(key: bytes, operation: str, oid: str, size: int, expires: int) -> str:
 
 
 def _check_link(key: bytes, operation: str, oid: str, size: int, expires: int, sig: str) -> None:
-    if expires < time.time() or not hmac.compare_digest(_sign(key, operation, oid, size, expires), sig):
+    if expires < time.time() or not hmac.compare_digest(
+        _sign(key, operation, oid, size, expires).encode(), sig.encode(errors="replace")
+    ):
         raise ForbiddenError("This transfer link is invalid or has expired: ask the batch API for a new one.")
 
 

@@ -3,14 +3,15 @@
 ``Gate.decide`` almost always answers from a dictionary without awaiting anything. Stepping its
 coroutine once, synchronously, gives that answer with no task and no trip around the event loop; only
 a coroutine that really waits (waking a sleeping Space, a database look-up that awaits) is handed to
-a task, which continues it where it stopped. Python 3.12's eager tasks do the same; this also works on
-3.11. While the first step runs there is no current task, so ``asyncio.current_task()`` (and
-``asyncio.timeout``, which needs one) only work after the coroutine's first real wait.
+a task, which continues it where it stopped. On Python 3.12+ that is an eager task (the first step runs
+inside the task, so ``asyncio.timeout`` works from the start); on 3.11 the first step runs with no
+current task, which 3.11's ``asyncio.wait_for`` does not need.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import types
 from collections.abc import Coroutine, Generator
 from typing import Any, TypeVar
@@ -21,6 +22,9 @@ T = TypeVar("T")
 def run_eagerly(coro: Coroutine[Any, Any, T]) -> T | asyncio.Future[T]:
     """The coroutine's result if it finishes without waiting, else a future for it (an exception it
     raises in its first step propagates)."""
+    if sys.version_info >= (3, 12):
+        task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+        return task.result() if task.done() else task
     try:
         waiting_on = coro.send(None)
     except StopIteration as done:
