@@ -47,6 +47,10 @@ def card_data_of(config: SpaceConfig) -> dict[str, Any]:
         "python_version": config.python_version,
         "app_file": config.app_file,
         "app_port": config.app_port,
+        "startup_duration_timeout": config.startup_duration_timeout,
+        "custom_headers": config.custom_headers,
+        "disable_embedding": config.disable_embedding,
+        "base_path": config.base_path,
     }
     return {**{k: v for k, v in known.items() if k in config.key_lines}, **config.extra}
 

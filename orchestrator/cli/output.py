@@ -7,6 +7,7 @@ are shown as ``-`` rather than failing: the server may grow or omit fields.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
@@ -102,6 +103,15 @@ def render_status(info: dict[str, Any]) -> None:
     rows.append(("git", text_of(info.get("gitUrl"))))
     for label, value in rows:
         console.print(Text(f"  {label + ':':<10}{value}"))
+
+    card = info.get("cardData")
+    if isinstance(card, dict) and card:
+        console.print(Text("  configuration (README.md):"))
+        for key, value in card.items():
+            shown = (
+                json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else text_of(value)
+            )
+            console.print(Text(f"    {key}: {shown}"))
 
     error = field(runtime, "errorMessage")
     if error:
