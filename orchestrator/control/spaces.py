@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Caller
+from orchestrator.control import sleepstate
 from orchestrator.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from orchestrator.gitserver.repos import RepoStore
 from orchestrator.hardware import validate_hardware
@@ -107,26 +108,21 @@ def request_restart(session: Session, space: Space, *, factory: bool) -> None:
     session.commit()
 
 
-DEFAULT_SLEEP_TIME = {"cpu-basic": 48 * 3600}
-
-
-def sleep_time(space: Space) -> int | None:
+def sleep_time(space: Space, settings: Settings) -> int | None:
     """Seconds without traffic before the Space sleeps (the runtime's ``gcTimeout``); ``None``: never.
-    ``settings["sleep_time"]`` holds what its owner chose, ``-1`` meaning never."""
-    seconds = space.settings.get("sleep_time")
-    if seconds is None:
-        return DEFAULT_SLEEP_TIME.get(space.hardware)
-    return None if seconds == -1 else int(seconds)
+    The same rule the idle controller applies (``control.sleepstate``)."""
+    seconds = sleepstate.sleep_time(space.settings, space.hardware, settings.default_sleep_time)
+    return None if seconds is None else int(seconds)
 
 
-def runtime_view(space: Space) -> dict[str, Any]:
+def runtime_view(space: Space, settings: Settings) -> dict[str, Any]:
     """The Hub's ``SpaceRuntime`` JSON, plus which commits are building and serving."""
     serving = space.serving_sha is not None
     return {
         "stage": space.stage,
         "hardware": {"current": space.hardware if serving else None, "requested": space.hardware},
         "storage": space.settings.get("storage"),
-        "gcTimeout": sleep_time(space),
+        "gcTimeout": sleep_time(space, settings),
         "replicas": {"requested": 1, "current": 1 if serving else 0},
         "devMode": False,
         "domains": [],
@@ -149,7 +145,7 @@ def hub_date(moment: dt.datetime) -> str:
 def space_view(space: Space, settings: Settings) -> dict[str, Any]:
     """The Hub's ``space_info`` JSON for one Space, plus its git and app URLs."""
     sub = subdomain(space.owner, space.name)
-    runtime = runtime_view(space)
+    runtime = runtime_view(space, settings)
     runtime["domains"] = [{"domain": f"{sub}.{settings.domain}", "stage": "READY"}]
     return {
         "_id": space.id,

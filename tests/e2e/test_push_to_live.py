@@ -77,6 +77,7 @@ def test_push_change_break_and_survive_a_restart(plane: ControlPlane, tmp_path: 
 
     status = plane.cli("status", "alice/hello", token=token).stdout
     assert "RUNNING" in status and repo.head[:7] in status
+    assert "title: Gradio Hello" in status and "sdk_version: 6.31.0" in status
 
     # A second version: the first keeps serving until the second answers; no request fails.
     repo.write("app.py", (repo.path / "app.py").read_text().replace('f"Hello {name}!"', 'f"Hi {name}, v2"'))

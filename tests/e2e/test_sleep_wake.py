@@ -97,6 +97,7 @@ def test_idle_space_sleeps_and_wakes_on_request(sleepy_plane: ControlPlane, tmp_
     # Its owner keeps it awake from now on.
     assert "never sleeps" in plane.cli("sleep-time", "sam/dozy", "never", token=token).stderr
     assert plane.runtime_of("sam/dozy", token)["gcTimeout"] is None
+    assert httpx.get(app, timeout=30).status_code == 200  # wakes it if it fell asleep meanwhile
     time.sleep(3)
     assert plane.runtime_of("sam/dozy", token)["stage"] == "RUNNING"
 

@@ -47,7 +47,7 @@ def request_hardware(
     space = spaces.find_space_for_write(session, owner, name, caller)
     space_settings.request_hardware(session, space, body.flavor, body.sleepTimeSeconds)
     platform.reconciler.poke(space.id)
-    return spaces.runtime_view(space)
+    return spaces.runtime_view(space, platform.settings)
 
 
 @router.post("/sleeptime", response_model=RuntimeResponse, responses=_ERRORS)
@@ -57,10 +57,11 @@ def set_sleep_time(
     body: SleepTimeRequest,
     caller: Caller = Depends(require_caller),
     session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
 ) -> dict[str, Any]:
     space = spaces.find_space_for_write(session, owner, name, caller)
     space_settings.set_sleep_time(session, space, body.seconds)
-    return spaces.runtime_view(space)
+    return spaces.runtime_view(space, platform.settings)
 
 
 @router.post("/pause", response_model=RuntimeResponse, responses=_ERRORS)
@@ -74,7 +75,7 @@ def pause_space(
     space = spaces.find_space_for_write(session, owner, name, caller)
     space_settings.pause(session, space)
     platform.reconciler.poke(space.id)
-    return {**spaces.runtime_view(space), "stage": "PAUSED"}
+    return {**spaces.runtime_view(space, platform.settings), "stage": "PAUSED"}
 
 
 @router.post("/storage", response_model=RuntimeResponse, responses=_ERRORS)
@@ -84,10 +85,11 @@ def request_storage(
     body: StorageRequest,
     caller: Caller = Depends(require_caller),
     session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
 ) -> dict[str, Any]:
     space = spaces.find_space_for_write(session, owner, name, caller)
     space_settings.set_storage(session, space, body.tier)
-    return spaces.runtime_view(space)
+    return spaces.runtime_view(space, platform.settings)
 
 
 @router.delete("/storage", response_model=RuntimeResponse, responses=_ERRORS)
@@ -96,10 +98,11 @@ def delete_storage(
     name: str,
     caller: Caller = Depends(require_caller),
     session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
 ) -> dict[str, Any]:
     space = spaces.find_space_for_write(session, owner, name, caller)
     space_settings.delete_storage(session, space)
-    return spaces.runtime_view(space)
+    return spaces.runtime_view(space, platform.settings)
 
 
 @router.get("/secrets", response_model=dict[str, SettingEntry], responses=_ERRORS)

@@ -150,8 +150,9 @@ def space_runtime(
     name: str,
     caller: Caller | None = Depends(optional_caller),
     session: Session = Depends(get_session),
+    platform: Platform = Depends(get_platform),
 ) -> dict[str, Any]:
-    return spaces.runtime_view(spaces.find_space(session, owner, name, caller))
+    return spaces.runtime_view(spaces.find_space(session, owner, name, caller), platform.settings)
 
 
 @router.post("/spaces/{owner}/{name}/restart")
@@ -166,4 +167,4 @@ def restart_space(
     space = spaces.find_space_for_write(session, owner, name, caller)
     spaces.request_restart(session, space, factory=factory)
     platform.reconciler.poke(space.id)
-    return spaces.runtime_view(space)
+    return spaces.runtime_view(space, platform.settings)
