@@ -22,7 +22,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.control.reconciler import Reconciler, instance_of
+from orchestrator.control.instances import instance_of
+from orchestrator.control.reconciler import Reconciler
 from orchestrator.control.sleepstate import asleep_state, awake, sleep_time, with_asleep
 from orchestrator.naming import subdomain
 from orchestrator.proxy.gate import Asleep

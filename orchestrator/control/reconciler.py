@@ -1,10 +1,11 @@
 """The reconcile loop: make what runs match what was asked for, one Space at a time.
 
-Desired state is the Space row (``desired_sha``, ``generation``); observed state is the build and instance
-rows plus what the runtime reports. ``reconcile_space`` is idempotent and runs in numbered steps; every
-step records its result before the next one, so the control plane can be killed at any point and picks up
-where it was on restart (``recover``). While a new version builds or starts, the previous one keeps serving;
-traffic moves only once the new one answers HTTP.
+Desired state is the Space row (``desired_sha``, ``generation``, paused, asleep); observed state is the
+build and instance rows plus what the runtime reports. ``reconcile_space`` is idempotent and runs in
+numbered steps; every step records its result before the next one, so the control plane can be killed at
+any point and picks up where it was on restart (``recover``). While a new version builds or starts, the
+previous one keeps serving; traffic moves only once the new one answers HTTP. Building is ``builds``'
+job, starting and stopping one instance ``instances``'; this module decides and records stages.
 """
 
 from __future__ import annotations
@@ -14,75 +15,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.building.pipeline import BuildPipeline, launch_options, plan_record
-from orchestrator.control.environment import make_space_env, setting_values
+from orchestrator.building.pipeline import BuildPipeline
+from orchestrator.control.builds import Builds
+from orchestrator.control.instances import Instances, StartError, instance_of, log_tail
 from orchestrator.control.sleepstate import asleep_state, awake
-from orchestrator.logs import LogWriter
 from orchestrator.naming import subdomain
-from orchestrator.proxy.headers import space_response_headers
-from orchestrator.proxy.routes import Route, RouteTable
-from orchestrator.runtimes.base import Artifact, Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
-from orchestrator.runtimes.static import (
-    STATIC_RUNTIME,
-    is_static,
-    static_instance,
-    static_site,
-    static_status,
-)
+from orchestrator.proxy.routes import RouteTable
+from orchestrator.runtimes.base import InstanceState, Runtime
+from orchestrator.runtimes.static import STATIC_RUNTIME
 from orchestrator.settings import Settings
 from orchestrator.stages import Stage
 from orchestrator.state.models import Build, Space, utcnow
 from orchestrator.state.models import Instance as InstanceRow
 
 log = logging.getLogger(__name__)
-
-LOG_TAIL_LINES = 25
-
-
-def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
-
-
-def instance_of(row: InstanceRow) -> Instance:
-    return Instance(
-        instance_id=row.id,
-        space_id=row.space_id,
-        handle=row.handle,
-        host=row.host,
-        port=row.port,
-        log_path=row.log_path,
-        deps_key=row.deps_key,
-    )
-
-
-def route_of(row: InstanceRow, space: Space, plan: dict[str, Any] | None = None, origin: str = "") -> Route:
-    """The proxy's route to ``row``; ``plan`` (the build's) gives the response headers, ``origin`` the
-    control plane's, which may frame the app even when the Space disables embedding."""
-    plan = plan or {}
-    static_root, index = static_site(row.handle) if row.runtime == STATIC_RUNTIME else (None, "index.html")
-    return Route(
-        instance_id=row.id,
-        host=row.host,
-        port=row.port,
-        private_owner=space.owner if space.private else None,
-        space=space.space_id,
-        response_headers=space_response_headers(
-            plan.get("custom_headers") or {}, bool(plan.get("disable_embedding")), origin
-        ),
-        static_root=static_root,
-        index=index,
-    )
 
 
 class Reconciler:
@@ -104,10 +55,13 @@ class Reconciler:
         self.pipeline = pipeline
         self.routes = routes
         self.clock = clock
+        self.instances = Instances(settings=settings, sessions=sessions, runtime=runtime, clock=clock)
+        self.builds = Builds(
+            settings=settings, sessions=sessions, pipeline=pipeline, runtime_name=runtime.name
+        )
         self._events: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -128,7 +82,7 @@ class Reconciler:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self._http.aclose()
+        await self.instances.close()
 
     def poke(self, space_pk: str) -> None:
         """Ask for ``space_pk`` to be reconciled soon (coalesces with a pending request).
@@ -182,12 +136,12 @@ class Reconciler:
             )
             spaces = {s.id: s for s in session.scalars(select(Space))}
             for row in rows:
-                status = await self._status(row)
+                status = await self.instances.status(row)
                 space = spaces.get(row.space_id)
                 if row.state == "serving" and status.state is InstanceState.RUNNING and space is not None:
                     self.routes.set(
                         subdomain(space.owner, space.name),
-                        self._route_of(session, row, space),
+                        self.instances.route(session, row, space),
                     )
                     continue
                 if status.state is InstanceState.RUNNING and row.runtime != STATIC_RUNTIME:
@@ -247,7 +201,7 @@ class Reconciler:
             return
 
         # 5. A build of the wanted commit: reuse a finished one, stop at a failed one, or build now.
-        build = await self._ensure_build(space_pk, desired, generation, has_serving=serving is not None)
+        build = await self.builds.ensure(space_pk, desired, generation, has_serving=serving is not None)
         if build is None or build.artifact is None:
             return
         if self._desired_changed(space_pk, desired, generation):
@@ -262,14 +216,16 @@ class Reconciler:
             None,
             building_sha=desired,
         )
-        new_row = await self._start_instance(space_pk, build, generation)
-        if new_row is None:
+        try:
+            new_row = await self.instances.start(space_pk, build, generation)
+        except StartError as exc:
+            self._set_stage(space_pk, Stage.RUNTIME_ERROR, str(exc), building_sha=None)
             return
-        ready, message = await self._wait_ready(
+        ready, message = await self.instances.wait_ready(
             new_row, float(build.plan.get("startup_timeout") or self.settings.startup_duration_timeout)
         )
         if not ready:
-            await self._stop_row(new_row.id, state="failed")
+            await self.instances.stop(new_row.id, state="failed")
             self._set_stage(space_pk, Stage.RUNTIME_ERROR, message, building_sha=None)
             return
 
@@ -278,7 +234,7 @@ class Reconciler:
         if serving is not None:
             self._spawn(self._drain_and_stop(serving.id))
         if self.settings.warm_standby:
-            self._spawn(self._prepare_standby(space_pk, build, generation))
+            self._spawn(self.instances.prepare_standby(space_pk, build))
 
     # ----- step helpers ----------------------------------------------------------------------------------
 
@@ -288,14 +244,8 @@ class Reconciler:
             select(InstanceRow).where(InstanceRow.space_id == space_pk, InstanceRow.state == "serving")
         ).first()
 
-    async def _status(self, row: InstanceRow) -> InstanceStatus:
-        """The runtime's view of ``row``; a static Space's instance needs no runtime."""
-        if row.runtime == STATIC_RUNTIME:
-            return static_status(instance_of(row))
-        return await self.runtime.status(instance_of(row))
-
     async def _alive(self, row: InstanceRow) -> bool:
-        status = await self._status(row)
+        status = await self.instances.status(row)
         row.exit_code = status.exit_code
         return status.state is InstanceState.RUNNING
 
@@ -309,17 +259,13 @@ class Reconciler:
         space.error_message = f"The app stopped{code}. Last lines of its log:\n{log_tail(row.log_path)}"
         space.updated_at = utcnow()
 
-    def _route_of(self, session: Session, row: InstanceRow, space: Space) -> Route:
-        build = session.get(Build, row.build_id)
-        return route_of(row, space, build.plan if build else None, self.settings.effective_public_url)
-
     def _ensure_route(self, space_pk: str, row: InstanceRow) -> None:
         with self.sessions() as session:
             space = session.get(Space, space_pk)
             if space is None:
                 return
             sub = subdomain(space.owner, space.name)
-            route = self._route_of(session, row, space)
+            route = self.instances.route(session, row, space)
         if self.routes.get(sub) != route:
             self.routes.set(sub, route)
 
@@ -355,155 +301,6 @@ class Reconciler:
         with self.sessions() as session:
             return self._failed_row(session, space_pk, sha, generation) is not None
 
-    async def _ensure_build(
-        self, space_pk: str, sha: str, generation: int, *, has_serving: bool
-    ) -> Build | None:
-        with self.sessions() as session:
-            space = session.get(Space, space_pk)
-            if space is None:
-                return None
-            latest = session.scalars(
-                select(Build)
-                .where(
-                    Build.space_id == space_pk,
-                    Build.sha == sha,
-                    Build.runtime == self.runtime.name,
-                    Build.status != "interrupted",
-                )
-                .order_by(Build.id.desc())
-            ).first()
-            factory = bool(space.settings.get("factory_reboot_generation") == generation)
-            if latest is not None and not (factory and latest.generation != generation):
-                if latest.status == "succeeded":
-                    return latest
-                if latest.generation == generation:
-                    return None  # it failed for this commit; the stage already says why
-            build = Build(space_id=space_pk, sha=sha, generation=generation, runtime=self.runtime.name)
-            session.add(build)
-            session.flush()
-            build.log_path = str(self.settings.logs_dir / space.owner / space.name / f"build-{build.id}.log")
-            space.stage = Stage.RUNNING_BUILDING if has_serving else Stage.BUILDING
-            space.building_sha = sha
-            space.error_message = None
-            session.commit()
-            owner, name, build_id, log_path = space.owner, space.name, build.id, build.log_path
-            variables = setting_values(space.settings, "variables")
-            secrets = setting_values(space.settings, "secrets")
-        with LogWriter(Path(log_path)) as writer:
-            outcome = await self.pipeline.run(
-                owner=owner,
-                name=name,
-                sha=sha,
-                log=writer,
-                no_cache=factory,
-                variables=variables,
-                secrets=secrets,
-            )
-        with self.sessions() as session:
-            build = session.get_one(Build, build_id)
-            space = session.get(Space, space_pk)
-            build.finished_at = utcnow()
-            if outcome.plan is not None:
-                build.plan = plan_record(outcome.plan)
-            if space is not None:
-                space.warnings = outcome.warnings
-                if outcome.card_data:
-                    space.card_data = outcome.card_data
-            if outcome.artifact is None:
-                build.status = {Stage.CONFIG_ERROR: "config_error", Stage.NO_APP_FILE: "no_app_file"}.get(
-                    outcome.failure_stage or Stage.BUILD_ERROR, "failed"
-                )
-                build.error_message = outcome.message
-                if space is not None:
-                    space.stage = outcome.failure_stage or Stage.BUILD_ERROR
-                    space.error_message = outcome.message
-                    space.building_sha = None
-                session.commit()
-                return None
-            build.status = "succeeded"
-            build.artifact = vars(outcome.artifact)
-            session.commit()
-            return build
-
-    def _launch_spec(self, space_pk: str, build: Build) -> LaunchSpec:
-        with self.sessions() as session:
-            space = session.get_one(Space, space_pk)
-            sub = subdomain(space.owner, space.name)
-            env = make_space_env(
-                owner=space.owner,
-                name=space.name,
-                title=build.plan.get("title"),
-                host=f"{sub}.{self.settings.domain}",
-                creator_id=space.id,
-                hardware=space.hardware,
-                plan_env=build.plan.get("env", {}),
-                variables=setting_values(space.settings, "variables"),
-                secrets=setting_values(space.settings, "secrets"),
-            )
-            assert build.artifact is not None
-            return LaunchSpec(
-                space_id=space.space_id,
-                artifact=Artifact(**build.artifact),
-                app_file=build.plan.get("app_file", "app.py"),
-                env=env,
-                preload=tuple(build.plan.get("preload", ())),
-                container_port=int(build.plan.get("port", 7860)),
-                labels={"spaces.commit": build.sha},
-                **launch_options(build.plan),
-            )
-
-    async def _start_instance(self, space_pk: str, build: Build, generation: int) -> InstanceRow | None:
-        spec = self._launch_spec(space_pk, build)
-        try:
-            instance = static_instance(spec) if is_static(spec) else await self.runtime.start(spec)
-        except Exception as exc:
-            self._set_stage(
-                space_pk,
-                Stage.RUNTIME_ERROR,
-                f"The runtime could not start the app: {exc}",
-                building_sha=None,
-            )
-            return None
-        with self.sessions() as session:
-            row = InstanceRow(
-                id=instance.instance_id,
-                space_id=space_pk,
-                build_id=build.id,
-                sha=build.sha,
-                generation=generation,
-                runtime=STATIC_RUNTIME if is_static(spec) else self.runtime.name,
-                handle=instance.handle,
-                host=instance.host,
-                port=instance.port,
-                log_path=instance.log_path,
-                deps_key=instance.deps_key,
-                state="starting",
-            )
-            session.add(row)
-            session.commit()
-            return row
-
-    async def _wait_ready(self, row: InstanceRow, timeout: float) -> tuple[bool, str]:
-        deadline = self.clock() + timeout
-        url = f"http://{row.host}:{row.port}/"
-        while self.clock() < deadline:
-            status = await self._status(row)
-            if row.runtime == STATIC_RUNTIME and status.state is InstanceState.RUNNING:
-                return True, ""  # the proxy serves the files itself
-            if status.state is not InstanceState.RUNNING:
-                code = f" with exit code {status.exit_code}" if status.exit_code is not None else ""
-                tail = log_tail(row.log_path)
-                return False, f"The app exited{code} before answering. Last lines of its log:\n{tail}"
-            try:
-                await self._http.get(url)
-                return True, ""
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
-        return False, (
-            f"The app did not answer on port {row.port} within {timeout:g} s"
-            " (startup_duration_timeout). Last lines of its log:\n" + log_tail(row.log_path)
-        )
-
     def _promote(self, space_pk: str, row: InstanceRow, *, old_row_id: str | None) -> None:
         with self.sessions() as session:
             space = session.get_one(Space, space_pk)
@@ -514,7 +311,7 @@ class Reconciler:
                 old = session.get(InstanceRow, old_row_id)
                 if old is not None:
                     old.state = "draining"
-            self.routes.set(subdomain(space.owner, space.name), self._route_of(session, new, space))
+            self.routes.set(subdomain(space.owner, space.name), self.instances.route(session, new, space))
             space.settings = awake(space.settings)
             space.stage = Stage.RUNNING
             space.serving_sha = new.sha
@@ -525,37 +322,7 @@ class Reconciler:
 
     async def _drain_and_stop(self, row_id: str) -> None:
         await self.routes.wait_idle(row_id, self.settings.drain_seconds)
-        await self._stop_row(row_id, state="stopped")
-
-    async def _stop_row(self, row_id: str, *, state: str) -> None:
-        with self.sessions() as session:
-            row = session.get(InstanceRow, row_id)
-            if row is None:
-                return
-            instance = instance_of(row)
-            static = row.runtime == STATIC_RUNTIME
-        if not static:
-            await self.runtime.stop(instance)
-        with self.sessions() as session:
-            row = session.get_one(InstanceRow, row_id)
-            row.state = state
-            row.stopped_at = utcnow()
-            session.commit()
-
-    async def _prepare_standby(self, space_pk: str, build: Build, generation: int) -> None:
-        try:
-            spec = self._launch_spec(space_pk, build)
-            if is_static(spec):
-                return
-            await self.runtime.prepare_standby(spec)
-        except Exception:
-            log.exception("preparing a standby for %s failed", space_pk)
-            return
-        with self.sessions() as session:
-            space = session.get(Space, space_pk)
-            gone = space is None or space.stage == Stage.DELETING
-        if gone:  # deleted while the standby was starting
-            await self.runtime.discard_standby(spec.space_id)
+        await self.instances.stop(row_id, state="stopped")
 
     async def stop_space(self, space_pk: str) -> None:
         """Stop every instance and standby of a Space (pause, deletion); its route goes away."""
@@ -574,7 +341,7 @@ class Reconciler:
                 self.routes.remove(subdomain(space.owner, space.name))
                 space_id = space.space_id
         for row in rows:
-            await self._stop_row(row.id, state="stopped")
+            await self.instances.stop(row.id, state="stopped")
         if space_id:
             await self.runtime.forget_space(space_id)
 
@@ -587,6 +354,6 @@ class Reconciler:
             with self.sessions() as session:
                 rows = list(session.scalars(select(InstanceRow).where(InstanceRow.state == "serving")))
             for row in rows:
-                status = await self._status(row)
+                status = await self.instances.status(row)
                 if status.state is not InstanceState.RUNNING:
                     self.poke(row.space_id)
