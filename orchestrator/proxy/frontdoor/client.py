@@ -352,6 +352,10 @@ class ClientConnection(asyncio.Protocol):
         self._added = decision.response_headers
         counted = self._counted = self.door.routes.connection(route.instance_id)
         counted.__enter__()
+        if route.static_root is not None and self.door.api_address is not None:
+            # A static Space has no app to relay to: the internal server's ProxyApp serves its files.
+            self._forward_to(self.door.api_address)
+            return
         self._forward_to((route.host, route.port))
 
     def _forward_to(self, address: Address) -> None:
