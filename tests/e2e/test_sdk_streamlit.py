@@ -34,8 +34,10 @@ def greet_in_browser(url: str, name: str) -> str:
         pytest.skip("chromium is not installed (scripts/install.sh installs it)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         try:
-            page = browser.new_page()
             page.goto(url, timeout=60_000)
             field = page.get_by_label("Your name")
             field.wait_for(timeout=60_000)
@@ -44,6 +46,11 @@ def greet_in_browser(url: str, name: str) -> str:
             field.press("Enter")
             page.get_by_text(f"Hello {name}!").wait_for(timeout=30_000)
             return str(page.get_by_text(f"Hello {name}!").first.inner_text())
+        except sync_api.Error as exc:
+            seen = page.inner_text("body")[:2000] if not page.is_closed() else ""
+            raise AssertionError(
+                f"{exc}\n--- page text ---\n{seen}\n--- console ---\n" + "\n".join(console)
+            ) from exc
         finally:
             browser.close()
 
