@@ -27,7 +27,7 @@ import docker.errors
 import docker.utils
 
 from builders.base import BuildPlan
-from builders.recipe import context_files, render_containerfile, render_static_build
+from builders.recipe import context_files, render_app_stage, render_containerfile, render_static_build
 from orchestrator.building.engines import BuildEngine
 from orchestrator.building.errors import BuildError
 from orchestrator.building.static import build_dir, static_artifact
@@ -35,6 +35,7 @@ from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
 
 CONTAINERFILE_NAME = ".spaces/Containerfile"
+APP_CONTAINERFILE = ".spaces/Containerfile.app"
 SECRET_PREFIX = ".spaces-secret-"
 """Build-time secrets are files ``<prefix><id>`` at the context's root: Podman moves each one out of the
 context (into its parent folder, so it must be at the root) before the build runs."""
@@ -83,11 +84,17 @@ class ImageEngine(BuildEngine):
         app_tag = f"{image_repository}:{sha[:12]}"
         context = Path(tempfile.mkdtemp(prefix="spaces-build-"))
         try:
-            await asyncio.to_thread(self._prepare_context, plan, app_dir, context)
-            log.write(f"Building dependency layers ({deps_tag})")
-            await asyncio.to_thread(self._build, context, deps_tag, "deps", log, no_cache)
+            await asyncio.to_thread(self._prepare_context, plan, app_dir, context, deps_tag)
+            # The tag is named by everything the dependency stage depends on: if it exists, it is current.
+            if not no_cache and await asyncio.to_thread(self._image_exists, deps_tag):
+                log.write(f"Dependencies unchanged: reusing {deps_tag}")
+            else:
+                log.write(f"Building dependency layers ({deps_tag})")
+                await asyncio.to_thread(self._build, context, deps_tag, "deps", log, no_cache)
             log.write(f"Building app image ({app_tag})")
-            await asyncio.to_thread(self._build, context, app_tag, "app", log, False)
+            await asyncio.to_thread(
+                self._build, context, app_tag, None, log, False, dockerfile=APP_CONTAINERFILE
+            )
         finally:
             shutil.rmtree(context, ignore_errors=True)
         return Artifact(
@@ -108,7 +115,7 @@ class ImageEngine(BuildEngine):
                     with contextlib.suppress(docker.errors.APIError):
                         self.client.images.remove(tag, noprune=False)
 
-    def _prepare_context(self, plan: BuildPlan, app_dir: Path, context: Path) -> None:
+    def _prepare_context(self, plan: BuildPlan, app_dir: Path, context: Path, deps_tag: str) -> None:
         shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
         for relative, content in context_files(plan).items():
             path = context / relative
@@ -116,6 +123,8 @@ class ImageEngine(BuildEngine):
             path.write_text(content)
         (context / CONTAINERFILE_NAME).parent.mkdir(parents=True, exist_ok=True)
         (context / CONTAINERFILE_NAME).write_text(render_containerfile(plan))
+        # The app image starts from the dependency image itself, so its build never revisits those layers.
+        (context / APP_CONTAINERFILE).write_text(f"FROM {deps_tag} AS deps\n" + render_app_stage(plan))
 
     def _image_exists(self, tag: str) -> bool:
         try:

@@ -9,6 +9,7 @@ warm standby (``python -m streamlit`` run in an interpreter that already importe
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,12 @@ CHROMIUM_ARGS = [
 
 
 def greet_in_browser(url: str, name: str) -> str:
-    """Open the app, type ``name`` into the text input, press Enter; return the greeting shown."""
+    """Open the app, type ``name`` into the text input, press Enter; return the greeting shown.
+
+    If the widget never renders, the page is loaded once more and what the first load showed is
+    reported as a warning: a rare first-load failure after a warm-standby deploy was seen twice in CI
+    runs on a loaded machine and never reproduced alone, so it stays visible instead of hidden.
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/install.sh installs it)")
@@ -37,20 +43,31 @@ def greet_in_browser(url: str, name: str) -> str:
         page = browser.new_page()
         console: list[str] = []
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+
+        def diagnostics(exc: Exception) -> str:
+            seen = page.inner_text("body")[:2000] if not page.is_closed() else ""
+            return f"{exc}\n--- page text ---\n{seen}\n--- console ---\n" + "\n".join(console)
+
         try:
-            page.goto(url, timeout=60_000)
             field = page.get_by_label("Your name")
-            field.wait_for(timeout=60_000)
+            page.goto(url, timeout=60_000)
+            try:
+                field.wait_for(timeout=45_000)
+            except sync_api.Error as exc:
+                warnings.warn(
+                    f"Streamlit widget did not render on first load; reloading:\n{diagnostics(exc)}",
+                    stacklevel=1,
+                )
+                console.clear()
+                page.reload(timeout=60_000)
+                field.wait_for(timeout=45_000)
             page.get_by_text("Hello nobody!").wait_for(timeout=30_000)
             field.fill(name)
             field.press("Enter")
             page.get_by_text(f"Hello {name}!").wait_for(timeout=30_000)
             return str(page.get_by_text(f"Hello {name}!").first.inner_text())
         except sync_api.Error as exc:
-            seen = page.inner_text("body")[:2000] if not page.is_closed() else ""
-            raise AssertionError(
-                f"{exc}\n--- page text ---\n{seen}\n--- console ---\n" + "\n".join(console)
-            ) from exc
+            raise AssertionError(diagnostics(exc)) from exc
         finally:
             browser.close()
 
