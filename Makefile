@@ -22,7 +22,7 @@ up: install
 	exec $(VENV)/bin/spaces serve
 
 test: install
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_FLAGS)
+	$(VENV)/bin/pytest -q -p no:cacheprovider -rR --reruns 1 $(PYTEST_FLAGS)
 
 lint:
 	$(VENV)/bin/ruff check .
