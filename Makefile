@@ -4,6 +4,7 @@
 #   make test      install, then run the test suite
 #   make lint      ruff + mypy
 #   make images    (re)build the runtime base images only; GRADIO=5.49.1 adds a Gradio image
+#   make fastpath  (re)compile the proxy's hot modules with mypyc (install does it when stale)
 # INSTALL_FLAGS=--no-containers skips podman and the images (process runtime only).
 
 SHELL := /usr/bin/env bash
@@ -13,7 +14,7 @@ INSTALL_FLAGS ?=
 PYTEST_FLAGS ?=
 GRADIO ?=
 
-.PHONY: install up test lint images
+.PHONY: install up test lint images fastpath
 
 install:
 	scripts/install.sh $(INSTALL_FLAGS)
@@ -30,3 +31,6 @@ lint:
 
 images:
 	runtime-images/build.sh $(if $(GRADIO),--gradio $(GRADIO))
+
+fastpath:
+	$(VENV)/bin/python -c 'from orchestrator.proxy.compiled import main; main()'

@@ -81,7 +81,12 @@ def require_app_file(config: SpaceConfig, files: RepoFiles) -> None:
 
 
 def choose_python(config: SpaceConfig, available: tuple[str, ...]) -> tuple[str, str | None]:
-    """The Python to build with and, when it is not what the README asked for, a note saying so."""
+    """The Python to build with and, when it is not what the README asked for, a note saying so.
+
+    A version this server lacks falls back to the nearest one it has; between two equally near, the
+    older, because a Space's pinned requirements more often lack wheels for a newer Python than its
+    code needs the newer one's features.
+    """
     if not available:
         raise ValueError("BuildOptions.available_pythons is empty")
     requested = config.python_version
@@ -90,7 +95,10 @@ def choose_python(config: SpaceConfig, available: tuple[str, ...]) -> tuple[str,
         return requested, None
     if minor in available:
         return minor, f"python_version {requested} requested; using Python {minor}"
-    chosen = max(available, key=lambda version: tuple(int(part) for part in version.split(".")))
+    wanted = _minor_number(minor)
+    chosen = min(
+        available, key=lambda version: (abs(_minor_number(version) - wanted), _minor_number(version))
+    )
     asked = (
         f"python_version {requested} requested"
         if config.line_of("python_version") is not None
@@ -99,6 +107,11 @@ def choose_python(config: SpaceConfig, available: tuple[str, ...]) -> tuple[str,
     if len(available) == 1:
         return chosen, f"{asked}; this server has {chosen}, using it"
     return chosen, f"{asked}; this server has {', '.join(available)}; using {chosen}"
+
+
+def _minor_number(version: str) -> int:
+    """``3.13`` -> 13: every version here is a CPython 3 ``3.N`` (the front matter allows no other)."""
+    return int(version.split(".")[1])
 
 
 def read_preload_from_hub(config: SpaceConfig) -> tuple[str, ...]:

@@ -121,28 +121,6 @@ def start_command(plan: BuildPlan) -> list[str]:
     return ["python", plan.app_file]
 
 
-def render_static_build(plan: BuildPlan) -> str:
-    """A Containerfile that runs a static Space's ``app_build_command`` on the Node.js image.
-
-    The repo is copied to ``/app``; the engine copies ``/app/<static_dir>`` back out of the image.
-    ``npm ci``/``npm install`` runs first when there is a package.json (its layer is cached while
-    package.json and the lock file are unchanged).
-    """
-    if plan.build_command is None:
-        raise ValueError("render_static_build needs a plan with a build_command")
-    return (
-        f"# Static Space build: {plan.build_command}\n"
-        f"FROM {plan.base_image}\n"
-        "WORKDIR /app\n"
-        "COPY package*.json ./\n"
-        "RUN --mount=type=cache,target=/root/.npm if [ -f package.json ]; then "
-        "if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; "
-        "else npm install --no-audit --no-fund; fi; fi\n"
-        "COPY . /app\n"
-        f"RUN {plan.build_command}\n"
-    )
-
-
 def render_containerfile(plan: BuildPlan) -> str:
     """The whole multi-stage Containerfile; build it with ``context_files`` in the context."""
     header = f"# Space build, sdk {plan.sdk} {plan.sdk_version}, Python {plan.python_version}\n"

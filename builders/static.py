@@ -2,7 +2,9 @@
 
 Owns finding the entry page (``app_file``, default ``index.html``) and the folder to serve, and the
 optional ``app_build_command`` (``npm run build``) that runs at build time with Node.js; its output
-folder is the folder of ``app_file`` (``dist/index.html`` serves ``dist/``).
+folder is the folder of ``app_file`` (``dist/index.html`` serves ``dist/``). Its packages (``npm ci``, or
+``npm install`` without a lock file) depend on ``NPM_FILES`` only, so ``deps_key`` names those files: a push
+that changes other files reuses the installed ``node_modules``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from builders.files import RepoFiles
 from builders.inputs import PACKAGES, PRE_REQUIREMENTS, REQUIREMENTS
 
 DEFAULT_INDEX = "index.html"
+NPM_FILES = ("package.json", "package-lock.json", ".npmrc")
+"""The files ``npm ci``/``npm install`` reads; the dependency layer is keyed by their content."""
+NPM_INSTALL = (
+    "if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi"
+)
 _SHOWN_HTML_FILES = 20
 
 
@@ -50,12 +57,15 @@ class StaticBuilder(Builder):
         for key in ("sdk_version", "python_version", "app_port"):
             if config.line_of(key) is not None:
                 notes.append(f"{key} is ignored for a static Space")
-        key_source = f"static\0{build_command or ''}\0{files.read_text('package.json') or ''}"
+        base_image = options.node_image() if build_command else ""
+        key_source = "\0".join(
+            ["static", base_image, NPM_INSTALL, *(f"{name}\0{files.read_text(name)}" for name in NPM_FILES)]
+        )
         return BuildPlan(
             sdk=self.sdk,
             sdk_version="",
             python_version="",
-            base_image=options.node_image() if build_command else "",
+            base_image=base_image,
             sdk_base_recipe=None,
             requirements=None,
             pre_requirements=None,
@@ -73,6 +83,20 @@ class StaticBuilder(Builder):
             static_dir=static_dir,
             static_index=posixpath.basename(app_file),
         )
+
+
+def render_npm_install(base_image: str, present: tuple[str, ...]) -> str:
+    """A Containerfile: ``base_image`` with the packages of ``present`` (a subset of ``NPM_FILES`` that
+    includes package.json) installed in ``/app/node_modules``; npm's download cache is shared by builds."""
+    if "package.json" not in present or not set(present) <= set(NPM_FILES):
+        raise ValueError(f"render_npm_install needs package.json among {NPM_FILES}, got {present}")
+    return (
+        f"# Static Space dependencies: {', '.join(present)}\n"
+        f"FROM {base_image}\n"
+        "WORKDIR /app\n"
+        f"COPY {' '.join(present)} ./\n"
+        f"RUN --mount=type=cache,target=/root/.npm {NPM_INSTALL}\n"
+    )
 
 
 def _require_page(config: SpaceConfig, files: RepoFiles, app_file: str) -> None:

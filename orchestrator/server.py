@@ -50,7 +50,11 @@ def make_build_engine(settings: Settings, runtime: Runtime) -> BuildEngine:
             raise RuntimeError(
                 "No container engine answers; set SPACES_RUNTIME=process or start Podman/Docker."
             )
-        return ImageEngine(client=connect(url, timeout=600), runtime_images_dir=RUNTIME_IMAGES_DIR)
+        return ImageEngine(
+            client=connect(url, timeout=600),
+            runtime_images_dir=RUNTIME_IMAGES_DIR,
+            base_image_prefix=settings.base_image_prefix,
+        )
     return VenvEngine(envs_dir=settings.envs_dir)
 
 

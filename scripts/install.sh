@@ -11,11 +11,14 @@
 # 2. /etc/containers/containers.conf: adds runtime="runc", cgroup_manager="cgroupfs" ([engine]) and
 #    default_ulimits ([containers]) when missing; other settings are kept.
 # 3. Podman's Docker-compatible API socket (scripts/podman-service.sh).
-# 4. uv (pip install uv, if missing), .venv and `uv pip install -e '.[test]'`.
-# 5. The runtime base images (runtime-images/build.sh).
+# 4. uv (pip install uv, if missing), .venv and `uv pip install -e '.[test,fastpath]'`, then the
+#    mypyc build of the proxy's hot modules (orchestrator/proxy/compiled.py).
+# 5. The runtime base images (runtime-images/build.sh): Python 3.11 (Debian bookworm) and 3.13
+#    (Debian trixie), the default Gradio version on each, the default Streamlit version on 3.11.
 #
 # --no-containers skips podman, containers.conf, the socket and the images (the "process" runtime
-# needs none of them). Env: SPACES_GRADIO_VERSIONS="5.49.1 ..." also builds those Gradio images.
+# needs none of them). Env: SPACES_GRADIO_VERSIONS="5.49.1 ..." also builds those Gradio images;
+# SPACES_PYTHON_VERSIONS (default "3.13") the extra Python versions, "" for 3.11 alone.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +26,7 @@ containers=1
 for arg in "$@"; do
   case "$arg" in
     --no-containers) containers=0 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -201,8 +204,13 @@ else
   rm -rf .venv
   "$uv" venv --python '>=3.11' .venv >&2
 fi
-"$uv" pip install --quiet --python .venv/bin/python -e '.[test]' >&2
+"$uv" pip install --quiet --python .venv/bin/python -e '.[test,fastpath]' >&2
 log "installed the project with its test extras into .venv"
+
+step "compiled proxy modules (mypyc)"
+# The front door's per-request code compiled to C: about half the CPU per proxied request. Skipped
+# when build/fastpath matches the sources; without it the same code runs interpreted.
+.venv/bin/python -c 'from orchestrator.proxy.compiled import main; main()' >&2
 
 # --- 5. images -------------------------------------------------------------------------------
 if [[ $containers -eq 1 ]]; then
@@ -214,6 +222,9 @@ if [[ $containers -eq 1 ]]; then
   # The default Streamlit version and the Node.js image (static build commands) too.
   default_streamlit=$("$repo/.venv/bin/python" -c 'from builders.base import DEFAULT_STREAMLIT_VERSION as v; print(v)')
   gradio_args+=(--streamlit "$default_streamlit" --node)
+  # python_version: Python 3.13 from Debian trixie (about 100 s on 2 cores: debootstrap, python,
+  # the default Gradio on it), so Spaces that ask for it get it.
+  for py in ${SPACES_PYTHON_VERSIONS-3.13}; do gradio_args+=(--python "$py" --gradio "$default_gradio-py$py"); done
   if [[ $use_docker -eq 1 ]]; then export SPACES_CONTAINER_ENGINE=docker; fi
   "$repo/runtime-images/build.sh" "${gradio_args[@]}"
 fi

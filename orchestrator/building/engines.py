@@ -37,6 +37,10 @@ class BuildEngine(abc.ABC):
         ``ConfigError`` when this engine cannot build the plan's kind at all.
         """
 
+    async def pythons(self) -> tuple[str, ...] | None:
+        """The Python versions this engine can build with now; ``None``: those the build options name."""
+        return None
+
     async def discard(self, *, image_repository: str) -> None:  # noqa: B027 - optional
         """Forget what was built for a deleted Space (shared dependency environments stay)."""
 

@@ -5,18 +5,16 @@ dependencies, no app files: warm standbys start from it) and ``<sha>`` (everythi
 come from the engine's layer cache when only app files changed, and package downloads from a cache mount
 shared by every build. The SDK base image (gradio or streamlit at a version) is built once from
 ``runtime-images/``. A docker Space's own Dockerfile is built as it is (the Space's variables as build
-arguments, its secrets as BuildKit secrets); a static Space's ``app_build_command`` runs in the Node.js
-image and its output folder is copied back to the control plane, which serves it.
+arguments, its secrets as BuildKit secrets); a static Space's ``app_build_command`` runs in its builder
+container (``static_image.py``) and its output folder is copied back to the control plane, which serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +25,12 @@ import docker.errors
 import docker.utils
 
 from builders.base import BuildPlan
-from builders.recipe import context_files, render_app_stage, render_containerfile, render_static_build
+from builders.recipe import context_files, render_app_stage, render_containerfile
 from orchestrator.building.engines import BuildEngine
 from orchestrator.building.errors import BuildError
-from orchestrator.building.static import build_dir, static_artifact
+from orchestrator.building.pythons import installed_pythons
+from orchestrator.building.static import static_artifact
+from orchestrator.building.static_image import StaticBuilds
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
 
@@ -42,10 +42,32 @@ context (into its parent folder, so it must be at the root) before the build run
 
 
 class ImageEngine(BuildEngine):
-    def __init__(self, *, client: docker.DockerClient, runtime_images_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        client: docker.DockerClient,
+        runtime_images_dir: Path,
+        base_image_prefix: str = "localhost/spaces",
+    ) -> None:
         self.client = client
         self.runtime_images_dir = runtime_images_dir
+        self.base_image_prefix = base_image_prefix
         self._base_lock = asyncio.Lock()
+        self.static_builds = StaticBuilds(
+            client,
+            lambda context, tag, log, no_cache: self._build(
+                context, tag, None, log, no_cache, dockerfile="Containerfile"
+            ),
+        )
+
+    async def pythons(self) -> tuple[str, ...] | None:
+        """The versions with a ``<prefix>/python:<version>`` image; ``None`` when there is none (or the
+        engine does not answer: the build then says what is missing)."""
+        try:
+            found = await asyncio.to_thread(installed_pythons, self.client, self.base_image_prefix)
+        except (docker.errors.DockerException, OSError):
+            return None
+        return found or None
 
     async def build(
         self,
@@ -76,7 +98,7 @@ class ImageEngine(BuildEngine):
             async with self._base_lock:
                 await asyncio.to_thread(self._ensure_node_image, plan, log)
             return await asyncio.to_thread(
-                self._build_static, plan, app_dir, f"{image_repository}:site", log, no_cache
+                self.static_builds.build, plan, app_dir, image_repository, log, no_cache
             )
         async with self._base_lock:
             await asyncio.to_thread(self._ensure_base_image, plan, log)
@@ -109,6 +131,7 @@ class ImageEngine(BuildEngine):
         await asyncio.to_thread(self._remove_repository, image_repository)
 
     def _remove_repository(self, image_repository: str) -> None:
+        self.static_builds.discard(image_repository)
         for image in self.client.images.list(name=image_repository):
             for tag in image.tags:
                 if tag.startswith(image_repository + ":"):
@@ -196,54 +219,6 @@ class ImageEngine(BuildEngine):
             buildargs={"BASE": python_base},
             dockerfile="Containerfile",
         )
-
-    def _build_static(
-        self, plan: BuildPlan, app_dir: Path, tag: str, log: LogWriter, no_cache: bool
-    ) -> Artifact:
-        """Run ``app_build_command`` in the Node.js image, then copy the output folder back to disk."""
-        context = Path(tempfile.mkdtemp(prefix="spaces-build-"))
-        try:
-            shutil.copytree(app_dir, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-            (context / CONTAINERFILE_NAME).parent.mkdir(parents=True, exist_ok=True)
-            (context / CONTAINERFILE_NAME).write_text(render_static_build(plan))
-            log.write(f"Running app_build_command in {plan.base_image}: {plan.build_command}")
-            try:
-                self._build(context, tag, None, log, no_cache)
-            except BuildError as exc:
-                raise BuildError(
-                    f"app_build_command `{plan.build_command}` (or npm install) failed: {exc.message}"
-                ) from exc
-        finally:
-            shutil.rmtree(context, ignore_errors=True)
-        output = build_dir(app_dir)
-        shutil.rmtree(output, ignore_errors=True)
-        source = "/app/" + plan.static_dir if plan.static_dir else "/app"
-        container = self.client.containers.create(tag, command=["true"])
-        try:
-            try:
-                chunks, _stat = container.get_archive(source)
-            except docker.errors.NotFound as exc:
-                raise BuildError(
-                    f"`{plan.build_command}` did not create {plan.static_dir or '.'}/; app_file "
-                    f"({plan.app_file}) must name the page the build writes."
-                ) from exc
-            archive = io.BytesIO(b"".join(chunks))
-        finally:
-            with contextlib.suppress(docker.errors.APIError):
-                container.remove(force=True)
-        output.mkdir(parents=True)
-        with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(output, filter="data")
-        # The archive holds the folder itself: dist/... ; serve its content from output/<static_dir>.
-        root = output / (Path(source).name if plan.static_dir else "app")
-        if plan.static_dir:
-            final = output / plan.static_dir
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if root != final:
-                root.rename(final)
-            root = output
-        log.write(f"Copied the build output ({plan.static_dir or '.'}/) to the server")
-        return static_artifact(plan, root, app_dir)
 
     def _ensure_base_image(self, plan: BuildPlan, log: LogWriter) -> None:
         if self._image_exists(plan.base_image):

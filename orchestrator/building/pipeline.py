@@ -10,7 +10,7 @@ import asyncio
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ class BuildPipeline:
         app_dir = await asyncio.to_thread(self._export, owner, name, sha)
         files = DirectoryFiles(app_dir)
         try:
-            plan = plan_build(files, self.options)
+            plan = plan_build(files, await self._options())
         except NoAppFileError as exc:
             log.write(f"NO_APP_FILE: {exc}")
             return BuildOutcome(None, Stage.NO_APP_FILE, str(exc))
@@ -147,6 +147,12 @@ class BuildPipeline:
             return BuildOutcome(None, Stage.BUILD_ERROR, exc.message, plan, warnings, card_data)
         log.write(f"===== Build succeeded in {time.monotonic() - started:.1f} s =====")
         return BuildOutcome(artifact, None, None, plan, warnings, card_data)
+
+    async def _options(self) -> BuildOptions:
+        """The build options, with the Python versions the engine has now (base images built since the
+        server started count), or the configured ones when the engine cannot tell."""
+        pythons = await self.engine.pythons()
+        return replace(self.options, available_pythons=pythons) if pythons else self.options
 
     def _export(self, owner: str, name: str, sha: str) -> Path:
         target = self.app_dir(owner, name, sha)

@@ -3,24 +3,22 @@
 Owns where a static build happens on the control plane's disk (``<commit>.build`` beside the exported
 commit), running the build command on the host (process runtime; Node.js from the host), checking that
 the entry page exists afterwards, and the ``static`` artifact whose reference is the entry page's path
-(the folder served is its folder). The container runtime runs the command in the Node.js image instead
-(``image.py``) and copies the output folder back here.
+(the folder served is its folder). The container runtime runs the command in a builder container instead
+(``static_image.py``) and copies the output folder back here.
 """
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 from builders.base import BuildPlan
+from builders.static import NPM_FILES, NPM_INSTALL
 from orchestrator.building.errors import BuildError
 from orchestrator.building.process_output import run_logged
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
-
-NPM_INSTALL = (
-    "if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi"
-)
 
 
 def build_dir(app_dir: Path) -> Path:
@@ -56,8 +54,38 @@ async def build_on_host(plan: BuildPlan, app_dir: Path, log: LogWriter) -> Artif
     shutil.copytree(app_dir, work, ignore=shutil.ignore_patterns(".git"))
     env = {"npm_config_update_notifier": "false", "npm_config_fund": "false"}
     if (work / "package.json").is_file():
-        log.write("Installing the packages of package.json")
-        await run_logged(["sh", "-c", NPM_INSTALL], log=log, env=env, cwd=work, what="npm install")
+        modules = await installed_packages(plan, app_dir, log, env)
+        if (work / "node_modules").exists():
+            log.write("The repo's node_modules/ is left out: packages come from package.json")
+            shutil.rmtree(work / "node_modules", ignore_errors=True)
+        (work / "node_modules").symlink_to(modules, target_is_directory=True)
     log.write(f"Running app_build_command: {plan.build_command}")
     await run_logged(["sh", "-c", plan.build_command], log=log, env=env, cwd=work, what="app_build_command")
     return static_artifact(plan, work, app_dir)
+
+
+async def installed_packages(plan: BuildPlan, app_dir: Path, log: LogWriter, env: dict[str, str]) -> Path:
+    """The ``node_modules`` of the commit's npm files, installed once per ``deps_key`` beside the commits.
+
+    The folder is installed under a temporary name and renamed when npm succeeds, so one that exists is
+    complete; builds link to it, so tool caches the build writes there stay for the next build.
+    """
+    done = app_dir.with_name(f"npm-{plan.deps_key[:16]}")
+    present = [name for name in NPM_FILES if (app_dir / name).is_file()]
+    if (done / "node_modules").is_dir():
+        log.write(f"Dependencies unchanged ({', '.join(present)}): reusing {done.name}/node_modules")
+        return done / "node_modules"
+    staging = done.with_name(f".{done.name}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir(parents=True)
+    try:
+        for name in present:
+            shutil.copy2(app_dir / name, staging / name)
+        log.write("Installing the packages of package.json")
+        await run_logged(["sh", "-c", NPM_INSTALL], log=log, env=env, cwd=staging, what="npm install")
+        (staging / "node_modules").mkdir(exist_ok=True)  # a package.json without dependencies
+        if not (done / "node_modules").is_dir():  # else another build of this Space finished first
+            shutil.rmtree(done, ignore_errors=True)
+            staging.rename(done)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return done / "node_modules"

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Build the root base image ${SPACES_BASE_IMAGE_PREFIX:-localhost/spaces}/debian:bookworm.
+# Build the root base image ${SPACES_BASE_IMAGE_PREFIX:-localhost/spaces}/debian:<suite> (bookworm
+# unless --suite says otherwise; trixie is the base of the Python 3.13 image).
 #
 # Sources (SPACES_BASE_SOURCE):
 #   debootstrap (default) - no registry needed: `debootstrap --variant=minbase bookworm` into a temp
 #                           rootfs, tarred to ${SPACES_CACHE_DIR:-/var/cache/spaces-orchestrator}, then
 #                           `<engine> import`. The tarball is kept, so re-importing never re-debootstraps.
-#   registry              - pull docker.io/library/debian:bookworm-slim and tag it.
+#   registry              - pull docker.io/library/debian:<suite>-slim and tag it.
 #
-# Options: --force  rebuild even if the image exists (re-uses the cached tarball; delete it, or use
+# Options: --suite S  the Debian release (default $SPACES_DEBIAN_SUITE, else bookworm)
+#          --force  rebuild even if the image exists (re-uses the cached tarball; delete it, or use
 #                   --refresh, to debootstrap again)
 #          --refresh  debootstrap again even if the tarball is cached (implies --force)
 # Env: SPACES_CONTAINER_ENGINE (podman|docker), SPACES_DEBIAN_MIRROR, SPACES_DEBIAN_SUITE (bookworm).
 set -euo pipefail
 
 force=0 refresh=0
-for arg in "$@"; do
-  case "$arg" in
+suite="${SPACES_DEBIAN_SUITE:-bookworm}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --suite) [[ $# -ge 2 ]] || { echo "--suite needs a name" >&2; exit 2; }; suite="$2"; shift ;;
+    --suite=*) suite="${1#*=}" ;;
     --force) force=1 ;;
     --refresh) force=1 refresh=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "unknown option: $arg" >&2; exit 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
+  shift
 done
 
 log() { printf '[debian] %s\n' "$*" >&2; }
@@ -28,7 +34,7 @@ die() { printf '[debian] error: %s\n' "$*" >&2; exit 1; }
 
 source_kind="${SPACES_BASE_SOURCE:-debootstrap}"
 prefix="${SPACES_BASE_IMAGE_PREFIX:-localhost/spaces}"
-suite="${SPACES_DEBIAN_SUITE:-bookworm}"
+[[ "$suite" =~ ^[a-z]+$ ]] || die "--suite must be a Debian release name such as bookworm, not '$suite'"
 mirror="${SPACES_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 cache_dir="${SPACES_CACHE_DIR:-/var/cache/spaces-orchestrator}"
 image="$prefix/debian:$suite"

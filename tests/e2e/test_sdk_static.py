@@ -36,8 +36,21 @@ def test_static_space_with_a_build_command(plane: ControlPlane, tmp_path: Path) 
 
     build_log = plane.cli("logs", "sam/site", "--build", "--no-follow", token=token).stdout
     assert "app_build_command: npm run build" in build_log
-    # The build command's own output is absent when the engine's layer cache already holds its result.
-    assert "wrote dist/index.html" in build_log or "Using cache" in build_log or "CACHED" in build_log
+    # The engine installs the packages once per content of the npm files, for every Space that has them.
+    assert "Installing the packages of package.json" in build_log or "Dependencies unchanged" in build_log
+    assert "wrote dist/index.html" in build_log
+
+    # An app-only push: the build command runs again on the new files; the packages are not reinstalled.
+    page_source = (repo.path / "src/index.html").read_text()
+    repo.write("src/index.html", page_source.replace("Hello from a static Space", "Hello again, rebuilt"))
+    repo.commit_and_push("app-only change")
+    runtime = plane.wait_settled("sam/site", token, repo.head)
+    assert runtime["stage"] == "RUNNING", plane.logs("sam/site", token)
+    assert "Hello again, rebuilt" in httpx.get(app, timeout=10).text
+    build_log = plane.cli("logs", "sam/site", "--build", "--no-follow", token=token).stdout
+    assert "wrote dist/index.html" in build_log
+    assert "Dependencies unchanged (package.json)" in build_log
+    assert "Installing the packages" not in build_log
 
     # A push that breaks the build: BUILD_ERROR, and the previous site keeps being served.
     repo.write("build.mjs", "process.exit(3);\n")
@@ -45,4 +58,4 @@ def test_static_space_with_a_build_command(plane: ControlPlane, tmp_path: Path) 
     runtime = plane.wait_settled("sam/site", token, repo.head)
     assert runtime["stage"] == "BUILD_ERROR", runtime
     assert "app_build_command" in runtime["errorMessage"]
-    assert "Hello from a static Space" in httpx.get(app, timeout=10).text
+    assert "Hello again, rebuilt" in httpx.get(app, timeout=10).text

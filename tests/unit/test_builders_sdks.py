@@ -15,7 +15,8 @@ from builders import (
     render_containerfile,
 )
 from builders.docker import secret_ids
-from builders.recipe import render_static_build, venv_spec
+from builders.recipe import venv_spec
+from builders.static import render_npm_install
 from orchestrator.building.pipeline import launch_options, plan_record
 from orchestrator.building.venv import VenvEngine
 from orchestrator.logs import LogWriter
@@ -83,7 +84,20 @@ def test_static_plan_with_a_build_command() -> None:
     plan = plan_build(MemoryFiles(files))
     assert (plan.static_dir, plan.static_index, plan.build_command) == ("dist", "index.html", "npm run build")
     assert plan.base_image == "localhost/spaces/node:bookworm"
-    assert "RUN npm run build" in render_static_build(plan)
+    assert "npm ci" in render_npm_install(plan.base_image, ("package.json", "package-lock.json"))
+
+
+def test_static_dependencies_are_keyed_by_the_npm_files_only() -> None:
+    readme_text = readme("sdk: static", "app_file: dist/index.html", "app_build_command: npm run build")
+    files = {"README.md": readme_text, "package.json": "{}", "src/index.html": "<p>v1</p>"}
+    first = plan_build(MemoryFiles(files)).deps_key
+    app_only = plan_build(MemoryFiles({**files, "src/index.html": "<p>v2</p>"})).deps_key
+    new_command = readme_text.replace("npm run build", "npm run build -- --prod")
+    other_command = plan_build(MemoryFiles({**files, "README.md": new_command})).deps_key
+    locked = plan_build(MemoryFiles({**files, "package-lock.json": "{}"})).deps_key
+    npmrc = plan_build(MemoryFiles({**files, ".npmrc": "registry=http://x/"})).deps_key
+    assert first == app_only == other_command
+    assert len({first, locked, npmrc}) == 3
 
 
 def test_static_missing_page_lists_html_files() -> None:
