@@ -233,6 +233,13 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/install.sh installs nginx-light and wrk)")
 
+    from orchestrator.proxy import compiled
+
+    print(
+        "front door: "
+        + ("compiled modules (mypyc)" if compiled.current() else "interpreted (no current mypyc build)"),
+        file=sys.stderr,
+    )
     cores = os.cpu_count() or 1
     load_cpu, proxy_cpu = (0, cores - 1) if cores >= 2 else (None, None)
     print(
@@ -331,6 +338,7 @@ def main() -> None:
                 "ours_p50_ms_1conn": alone["ours"].p50_ms,
                 "nginx_p50_ms_1conn": alone["nginx"].p50_ms,
                 "direct_p50_ms_1conn": alone["direct"].p50_ms,
+                "compiled": compiled.current(),
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "rounds": args.rounds,

@@ -127,6 +127,19 @@ class Gate:
             await self.sleep.thaw(route)
         return Forward(route)
 
+    def route_now(self, subdomain: str, path: bytes) -> Route | None:
+        """The route for a request that no policy applies to (a public, awake Space, not the sign-in
+        path), answered without a coroutine; ``None``: ask ``decide``."""
+        route = self.routes.get(subdomain)
+        if (
+            route is None
+            or route.private_owner is not None
+            or route.instance_id in self.routes.frozen
+            or (path == SIGN_IN_PATH and self._sign_in is not None)
+        ):
+            return None
+        return route
+
     def record(self, route: Route, status: int, bytes_in: int, bytes_out: int, seconds: float) -> None:
         """Count one finished request to ``route`` (relays call this once per forwarded request)."""
         self.metrics.record(route.space or route.instance_id, status, bytes_in, bytes_out, seconds)

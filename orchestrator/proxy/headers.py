@@ -8,18 +8,22 @@ as is. Pure functions over ASGI's ``(lowercase name, value)`` byte pairs; no I/O
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 from starlette.types import Scope
 
 Header = tuple[bytes, bytes]
 
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
+HOP_BY_HOP: Final = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"}
+)
 
-# The client's Expect: 100-continue is answered by the server the client talks to, not by the app.
-_NOT_FORWARDED = HOP_BY_HOP | {b"expect", b"x-forwarded-host", b"x-forwarded-proto"}
+# Request headers not passed to the app. The client's Expect: 100-continue is answered by the server
+# the client talks to, not by the app.
+NOT_FORWARDED: Final = HOP_BY_HOP | {b"expect", b"x-forwarded-host", b"x-forwarded-proto"}
 
 # The upstream WebSocket handshake is the websockets library's own; subprotocols travel separately.
-_NOT_FORWARDED_WEBSOCKET = _NOT_FORWARDED | {
+NOT_FORWARDED_WEBSOCKET: Final = NOT_FORWARDED | {
     b"host",
     b"content-length",
     b"sec-websocket-key",
@@ -29,60 +33,82 @@ _NOT_FORWARDED_WEBSOCKET = _NOT_FORWARDED | {
     b"sec-websocket-accept",
 }
 
-_PROTO = {"http": b"http", "ws": b"http", "https": b"https", "wss": b"https"}
+_PROTO: Final = {"http": b"http", "ws": b"http", "https": b"https", "wss": b"https"}
+
+
+_PLAIN_CONNECTION: Final = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"})
 
 
 def _connection_tokens(value: bytes) -> frozenset[bytes]:
     """Header names listed in a ``Connection`` header, besides the usual ``keep-alive``/``close``."""
+    if value in _PLAIN_CONNECTION:
+        return frozenset()
     tokens = {token.strip().lower() for token in value.split(b",")}
     return frozenset(tokens - {b"keep-alive", b"close", b""})
 
 
-def _is_forwardable(name: bytes, dropped: frozenset[bytes]) -> bool:
-    return name not in dropped and not name.startswith(b"proxy-")
+def forwarded_headers(
+    client_headers: Iterable[Header], client_ip: bytes, scheme: str, dropped: frozenset[bytes]
+) -> list[Header]:
+    """The client's headers less ``dropped``, ``Proxy-*`` and those its ``Connection`` header names,
+    plus ``X-Forwarded-For`` (the client's chain and ``client_ip``), ``-Host`` and ``-Proto``.
 
-
-def _to_upstream(scope: Scope, dropped: frozenset[bytes]) -> list[Header]:
+    Called once per proxied request, so it is one loop with set look-ups and no calls per header.
+    """
     headers: list[Header] = []
     forwarded_for = b""
     host = b""
     extra: frozenset[bytes] = frozenset()
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-for":
-            forwarded_for = value
-        elif name == b"connection":
-            extra = _connection_tokens(value)
-        elif _is_forwardable(name, dropped):
+    for header in client_headers:
+        name = header[0]
+        if name in dropped or name in _SPECIAL:
             if name == b"host":
-                host = value
-            headers.append((name, value))
-        elif name == b"host":
-            host = value
+                host = header[1]
+                if name in dropped:
+                    continue
+            elif name == b"x-forwarded-for":
+                forwarded_for = header[1]
+                continue
+            elif name == b"connection":
+                extra = _connection_tokens(header[1])
+                continue
+            else:
+                continue
+        elif name[:6] == b"proxy-":
+            continue
+        headers.append(header)
     if extra:
         headers = [header for header in headers if header[0] not in extra]
-    client = scope.get("client")
-    client_ip = client[0].encode() if client else b""
     if client_ip:
         forwarded_for = forwarded_for + b", " + client_ip if forwarded_for else client_ip
     if forwarded_for:
         headers.append((b"x-forwarded-for", forwarded_for))
     if host:
         headers.append((b"x-forwarded-host", host))
-    headers.append((b"x-forwarded-proto", _PROTO.get(scope.get("scheme", "http"), b"http")))
+    headers.append((b"x-forwarded-proto", _PROTO.get(scheme, b"http")))
     return headers
+
+
+# Names ``forwarded_headers`` looks at even when they pass.
+_SPECIAL: Final = frozenset({b"host", b"x-forwarded-for", b"connection"})
+
+
+def _client_ip(scope: Scope) -> bytes:
+    client = scope.get("client")
+    return client[0].encode() if client else b""
 
 
 def request_headers(scope: Scope) -> list[Header]:
     """Headers to send upstream for an HTTP request: the client's, minus hop-by-hop, plus forwarding."""
-    return _to_upstream(scope, _NOT_FORWARDED)
+    return forwarded_headers(scope["headers"], _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED)
 
 
 def websocket_headers(scope: Scope) -> list[tuple[str, str]]:
     """Extra headers for the upstream WebSocket handshake (cookies, origin, auth, forwarding)."""
-    return [
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, value in _to_upstream(scope, _NOT_FORWARDED_WEBSOCKET)
-    ]
+    headers = forwarded_headers(
+        scope["headers"], _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED_WEBSOCKET
+    )
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
 
 
 def response_headers(headers: Iterable[Header], added: Sequence[Header] = ()) -> list[Header]:
@@ -91,10 +117,11 @@ def response_headers(headers: Iterable[Header], added: Sequence[Header] = ()) ->
     kept: list[Header] = []
     extra: frozenset[bytes] = frozenset()
     for raw_name, value in headers:
-        name = raw_name.lower()
-        if name == b"connection":
-            extra = _connection_tokens(value)
-        elif _is_forwardable(name, HOP_BY_HOP):
+        name = raw_name if raw_name.islower() else raw_name.lower()
+        if name in HOP_BY_HOP:
+            if name == b"connection":
+                extra = _connection_tokens(value)
+        elif name[:6] != b"proxy-":
             kept.append((name, value))
     if added:
         extra = extra | {name for name, _ in added}

@@ -10,10 +10,12 @@ nothing allocated per request once a Space has been seen.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Upper bounds, in seconds, of the request-duration histogram (``+Inf`` is implied)."""
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,7 +37,7 @@ class SpaceTraffic:
     wakes: int = 0
 
 
-_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 class TrafficMetrics:
@@ -59,10 +61,9 @@ class TrafficMetrics:
         traffic.bytes_out += bytes_out
         traffic.latency_sum += seconds
         traffic.latency_count += 1
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                traffic.latency_buckets[index] += 1
-                break
+        index = bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds
+        if index < len(LATENCY_BUCKETS):
+            traffic.latency_buckets[index] += 1
         traffic.last_request = time.time()
 
     def record_wake(self, space: str) -> None:

@@ -111,19 +111,27 @@ class RouteTable:
                 del self._idle_waiters[instance_id]
         return True
 
+    def opened(self, instance_id: str) -> None:
+        """Count one more connection to ``instance_id`` (until the matching ``closed``)."""
+        self._open[instance_id] = self._open.get(instance_id, 0) + 1
+
+    def closed(self, instance_id: str) -> None:
+        """One connection counted by ``opened`` has ended."""
+        self._last_active[instance_id] = time.monotonic()
+        left = self._open[instance_id] - 1
+        if left:
+            self._open[instance_id] = left
+        else:
+            del self._open[instance_id]
+            for waiter in self._idle_waiters.pop(instance_id, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
     @contextmanager
     def connection(self, instance_id: str) -> Iterator[None]:
         """Count one connection to ``instance_id`` for the duration of the ``with`` block."""
-        self._open[instance_id] = self._open.get(instance_id, 0) + 1
+        self.opened(instance_id)
         try:
             yield
         finally:
-            self._last_active[instance_id] = time.monotonic()
-            left = self._open[instance_id] - 1
-            if left:
-                self._open[instance_id] = left
-            else:
-                del self._open[instance_id]
-                for waiter in self._idle_waiters.pop(instance_id, ()):
-                    if not waiter.done():
-                        waiter.set_result(None)
+            self.closed(instance_id)

@@ -7,7 +7,11 @@ heads and pages; ``eager`` runs the gate without a task when it need not wait. A
 (uvicorn) on an internal address. The ASGI ``ProxyApp`` stays as the fallback behind that server.
 """
 
-from orchestrator.proxy.frontdoor.door import FrontDoor
-from orchestrator.proxy.frontdoor.upstream import Address
+from orchestrator.proxy import compiled
+
+compiled.use(__path__, "orchestrator/proxy/frontdoor")  # before any compiled module is imported
+
+from orchestrator.proxy.frontdoor.door import FrontDoor  # noqa: E402
+from orchestrator.proxy.frontdoor.upstream import Address  # noqa: E402
 
 __all__ = ["Address", "FrontDoor"]

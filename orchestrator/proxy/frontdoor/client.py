@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -32,10 +31,13 @@ from orchestrator.proxy.routes import Route, Unavailable
 if TYPE_CHECKING:
     from orchestrator.proxy.frontdoor.door import FrontDoor
 
-MAX_HEAD_BYTES = 64 * 1024
+MAX_HEAD_BYTES: Final = 64 * 1024
 
 # Why reading from the client is paused (a bit each; reading resumes when none is left).
-_DECIDING, _CONNECTING, _QUEUED, _FLOW = 1, 2, 4, 8
+_DECIDING: Final = 1
+_CONNECTING: Final = 2
+_QUEUED: Final = 4
+_FLOW: Final = 8
 
 _Head = tuple[bytes, bytes, list[Header], bool, bool, bool]
 """A request head waiting its turn: method, target, headers, keep-alive, upgrade, HTTP/1.1."""
@@ -51,15 +53,17 @@ def _refused(route: Route) -> Unavailable:
     )
 
 
-_BROKEN = Unavailable(
+_BROKEN: Final = Unavailable(
     502, "The Space's app is not answering", "The app closed the connection without answering."
 )
-_TOO_SLOW = Unavailable(
+_TOO_SLOW: Final = Unavailable(
     504, "The Space's app is not answering", "The app did not accept the connection in time."
 )
-_FAILED = Unavailable(500, "The proxy failed", "The proxy could not route this request.")
-_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_FAILED: Final = Unavailable(500, "The proxy failed", "The proxy could not route this request.")
+_BAD_REQUEST: Final = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_TOO_LARGE: Final = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+)
 
 
 class ClientConnection(asyncio.Protocol):
@@ -71,7 +75,7 @@ class ClientConnection(asyncio.Protocol):
         self.closed = False
         self.idle_since = time.monotonic()
         self._parser = HttpRequestParser(self)
-        self._client_ip: str | None = None
+        self._client_ip = b""
         self._url = b""
         self._headers: list[Header] = []
         self._head_bytes = 0
@@ -94,7 +98,6 @@ class ClientConnection(asyncio.Protocol):
         self._expect_continue = False
         self._route: Route | None = None
         self._address: Address = ""
-        self._counted: AbstractContextManager[None] | None = None
         self._started = 0.0
         self._status = 0
         self._bytes_in = 0
@@ -126,7 +129,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         no_delay(self.transport)
         peer = transport.get_extra_info("peername")
-        self._client_ip = peer[0] if isinstance(peer, tuple) else None
+        self._client_ip = peer[0].encode("latin-1") if isinstance(peer, tuple) else b""
         self.door.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -304,7 +307,7 @@ class ClientConnection(asyncio.Protocol):
         self._upgrade = upgrade_to
         if upgrade_to is not None:
             self._keep_alive = False  # after a refused or failed handshake the parser cannot go on
-        subdomain = heads.subdomain_of(host, self.door.suffix)
+        subdomain = self.door.subdomain_of(host)
         first, self._first = self._first, False
         if not subdomain:
             if self.door.api_address is None:
@@ -316,9 +319,18 @@ class ClientConnection(asyncio.Protocol):
                 self._forward_to(self.door.api_address)
             return
         self._prefix = None
+        self._decide(subdomain, headers, target)
+
+    def _decide(self, subdomain: str, headers: list[Header], target: bytes) -> None:
+        """Ask the gate where the request in flight goes (without a coroutine when no policy applies)."""
         path, _, query = target.partition(b"?")
+        gate = self.door.gate
+        route = gate.route_now(subdomain, path)
+        if route is not None:
+            self._route_to(route)
+            return
         try:
-            decision = run_eagerly(self.door.gate.decide(subdomain, headers, path, query))
+            decision = run_eagerly(gate.decide(subdomain, headers, path, query))
         except Exception:
             self._answer(_FAILED)
             return
@@ -347,11 +359,13 @@ class ClientConnection(asyncio.Protocol):
     def _decided(self, decision: Forward | Refuse) -> None:
         if isinstance(decision, Refuse):
             self._answer(decision.unavailable)
-            return
-        route = self._route = decision.route
-        self._added = decision.response_headers
-        counted = self._counted = self.door.routes.connection(route.instance_id)
-        counted.__enter__()
+        else:
+            self._route_to(decision.route)
+
+    def _route_to(self, route: Route) -> None:
+        self._route = route
+        self._added = route.response_headers
+        self.door.routes.opened(route.instance_id)
         if route.static_root is not None and self.door.api_address is not None:
             # A static Space has no app to relay to: the internal server's ProxyApp serves its files.
             self._forward_to(self.door.api_address)
@@ -481,15 +495,14 @@ class ClientConnection(asyncio.Protocol):
 
     def _end_request(self) -> None:
         self._active = False
-        self._release(_FLOW)
-        counted, self._counted = self._counted, None
+        if self._holds & _FLOW:
+            self._release(_FLOW)
         route, self._route = self._route, None
         if route is not None:
             self.door.gate.record(
                 route, self._status, self._bytes_in, self._bytes_out, time.monotonic() - self._started
             )
-        if counted is not None:
-            counted.__exit__(None, None, None)
+            self.door.routes.closed(route.instance_id)
 
     # ----- the API tunnel -----------------------------------------------------------------------
 

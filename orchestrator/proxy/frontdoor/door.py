@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from typing import Final
 
 from orchestrator.proxy.frontdoor import heads
 from orchestrator.proxy.frontdoor.client import ClientConnection
@@ -22,6 +23,8 @@ CLIENT_KEEPALIVE_SECONDS = 75.0
 """How long an idle client connection is kept open (nginx's default)."""
 
 SWEEP_SECONDS = 1.0
+
+_SUBDOMAINS_REMEMBERED: Final = 4096
 
 
 class FrontDoor:
@@ -37,13 +40,33 @@ class FrontDoor:
     ) -> None:
         self.gate = gate
         self.routes: RouteTable = gate.routes
-        self.suffix = b"." + heads.hostname(domain.encode("latin-1"))
+        self._suffix = b"." + heads.hostname(domain.encode("latin-1"))
         self.api_address = api_address
         self.pool = Pool()
         self.connections: set[ClientConnection] = set()
         self.client_keepalive_seconds = client_keepalive_seconds
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        self._subdomains: dict[bytes, str] = {}
+
+    @property
+    def suffix(self) -> bytes:
+        """``.{domain}``: what ends every app host name."""
+        return self._suffix
+
+    @suffix.setter
+    def suffix(self, suffix: bytes) -> None:
+        self._suffix = suffix
+        self._subdomains.clear()
+
+    def subdomain_of(self, host: bytes) -> str:
+        """``heads.subdomain_of`` with this door's suffix, remembered per ``Host`` value."""
+        subdomain = self._subdomains.get(host)
+        if subdomain is None:
+            if len(self._subdomains) >= _SUBDOMAINS_REMEMBERED:
+                self._subdomains.clear()
+            subdomain = self._subdomains[host] = heads.subdomain_of(host, self._suffix)
+        return subdomain
 
     async def start(self, host: str = "", port: int = 0, *, sock: socket.socket | None = None) -> None:
         """Listen on ``host:port`` (or on ``sock``, already bound)."""

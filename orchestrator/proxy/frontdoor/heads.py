@@ -10,27 +10,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Final
 
 from orchestrator.proxy import pages
-from orchestrator.proxy.headers import Header, request_headers, response_headers
+from orchestrator.proxy.headers import NOT_FORWARDED, Header, forwarded_headers, response_headers
 from orchestrator.proxy.routes import Unavailable
 
-CRLF = b"\r\n"
-LAST_CHUNK = b"0\r\n\r\n"
-CHUNKED = b"transfer-encoding: chunked\r\n"
-CLOSE = b"connection: close\r\n"
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CRLF: Final = b"\r\n"
+LAST_CHUNK: Final = b"0\r\n\r\n"
+CHUNKED: Final = b"transfer-encoding: chunked\r\n"
+CLOSE: Final = b"connection: close\r\n"
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-_STATUS_LINES = {
+_STATUS_LINES: Final = {
     status.value: b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode()) for status in HTTPStatus
+}
+
+
+_STANDARD_LINES: Final = {
+    (status.value, status.phrase.encode()): _STATUS_LINES[status.value] for status in HTTPStatus
 }
 
 
 def status_line(status: int, reason: bytes = b"") -> bytes:
     """``HTTP/1.1 {status} {reason}``, the app's own reason phrase when it gave one."""
     if reason:
-        return b"HTTP/1.1 %d %s\r\n" % (status, reason)
+        return _STANDARD_LINES.get((status, reason)) or b"HTTP/1.1 %d %s\r\n" % (status, reason)
     return _STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
+
+
+def _add_lines(parts: list[bytes], headers: list[Header]) -> None:
+    """Append ``name: value`` CRLF for each header to ``parts`` (joined once, by the caller)."""
+    for name, value in headers:
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(CRLF)
 
 
 def hostname(host: bytes) -> bytes:
@@ -54,7 +69,7 @@ def request_head(
     method: bytes,
     target: bytes,
     headers: list[Header],
-    client_ip: str | None,
+    client_ip: bytes,
     *,
     chunked: bool,
     upgrade: bytes | None,
@@ -64,10 +79,8 @@ def request_head(
     ``chunked``: the body is re-framed in chunks (the client sent it chunked); ``upgrade``: the
     ``Upgrade`` value to pass on (a WebSocket handshake), with ``Connection: upgrade``.
     """
-    scope = {"headers": headers, "client": (client_ip, 0) if client_ip else None, "scheme": "http"}
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in request_headers(scope):
-        parts += (name, b": ", value, CRLF)
+    _add_lines(parts, forwarded_headers(headers, client_ip, "http", NOT_FORWARDED))
     if chunked:
         parts.append(CHUNKED)
     if upgrade is not None:
@@ -88,8 +101,7 @@ def response_head(
 ) -> bytes:
     """The head sent to the client: the app's status and headers minus hop-by-hop, plus ``added``."""
     parts = [status_line(status, reason)]
-    for name, value in response_headers(headers, added):
-        parts += (name, b": ", value, CRLF)
+    _add_lines(parts, response_headers(headers, added))
     if chunked:
         parts.append(CHUNKED)
     if upgrade is not None:
@@ -109,8 +121,7 @@ def refusal(unavailable: Unavailable, headers: list[Header], *, head_only: bool,
     """The whole response for a refused request: the page from ``pages`` (HTML for browsers)."""
     page_headers, body = pages.render(unavailable, as_html=pages.accepts_html({"headers": headers}))
     parts = [status_line(unavailable.status_code)]
-    for name, value in page_headers:
-        parts += (name, b": ", value, CRLF)
+    _add_lines(parts, page_headers)
     if close:
         parts.append(CLOSE)
     parts.append(CRLF)
