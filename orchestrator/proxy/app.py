@@ -222,7 +222,10 @@ class ProxyApp:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": response_headers(response.headers.raw, route.response_headers),
+                    "headers": response_headers(
+                        [(name.lower(), value) for name, value in response.headers.raw],
+                        route.response_headers,
+                    ),
                 }
             )
             async for chunk in response.aiter_raw():

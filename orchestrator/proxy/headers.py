@@ -7,7 +7,7 @@ as is. Pure functions over ASGI's ``(lowercase name, value)`` byte pairs; no I/O
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from starlette.types import Scope
@@ -47,8 +47,13 @@ def _connection_tokens(value: bytes) -> frozenset[bytes]:
     return frozenset(tokens - {b"keep-alive", b"close", b""})
 
 
+def _is_proxy(name: bytes) -> bool:
+    """``Proxy-*`` (lower case): headers for a proxy, never for the app or the client."""
+    return len(name) > 6 and name[0] == 112 and name.startswith(b"proxy-")  # 112: "p"
+
+
 def forwarded_headers(
-    client_headers: Iterable[Header], client_ip: bytes, scheme: str, dropped: frozenset[bytes]
+    client_headers: list[Header], client_ip: bytes, scheme: str, dropped: frozenset[bytes]
 ) -> list[Header]:
     """The client's headers less ``dropped``, ``Proxy-*`` and those its ``Connection`` header names,
     plus ``X-Forwarded-For`` (the client's chain and ``client_ip``), ``-Host`` and ``-Proto``.
@@ -74,7 +79,7 @@ def forwarded_headers(
                 continue
             else:
                 continue
-        elif name[:6] == b"proxy-":
+        elif _is_proxy(name):
             continue
         headers.append(header)
     if extra:
@@ -98,31 +103,38 @@ def _client_ip(scope: Scope) -> bytes:
     return client[0].encode() if client else b""
 
 
+def _scope_headers(scope: Scope) -> list[Header]:
+    headers = scope["headers"]
+    return headers if isinstance(headers, list) else list(headers)
+
+
 def request_headers(scope: Scope) -> list[Header]:
     """Headers to send upstream for an HTTP request: the client's, minus hop-by-hop, plus forwarding."""
-    return forwarded_headers(scope["headers"], _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED)
+    return forwarded_headers(
+        _scope_headers(scope), _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED
+    )
 
 
 def websocket_headers(scope: Scope) -> list[tuple[str, str]]:
     """Extra headers for the upstream WebSocket handshake (cookies, origin, auth, forwarding)."""
     headers = forwarded_headers(
-        scope["headers"], _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED_WEBSOCKET
+        _scope_headers(scope), _client_ip(scope), scope.get("scheme", "http"), NOT_FORWARDED_WEBSOCKET
     )
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
 
 
-def response_headers(headers: Iterable[Header], added: Sequence[Header] = ()) -> list[Header]:
-    """Headers of the app's response to pass back to the client (lowercased for ASGI), plus ``added``
+def response_headers(headers: list[Header], added: Sequence[Header] = ()) -> list[Header]:
+    """Headers of the app's response (lower-case names) to pass back to the client, plus ``added``
     (the Space's own response headers), which replace the app's headers of the same names."""
     kept: list[Header] = []
     extra: frozenset[bytes] = frozenset()
-    for raw_name, value in headers:
-        name = raw_name if raw_name.islower() else raw_name.lower()
+    for header in headers:
+        name = header[0]
         if name in HOP_BY_HOP:
             if name == b"connection":
-                extra = _connection_tokens(value)
-        elif name[:6] != b"proxy-":
-            kept.append((name, value))
+                extra = _connection_tokens(header[1])
+        elif not _is_proxy(name):
+            kept.append(header)
     if added:
         extra = extra | {name for name, _ in added}
     if extra:
