@@ -147,7 +147,7 @@ class ProxyApp:
         with self.routes.connection(route.instance_id):
             try:
                 if route.static_root is not None:
-                    await static.serve(scope, receive, send, route)
+                    tally.status, tally.bytes_out = await static.serve(scope, receive, send, route)
                 elif kind == "http":
                     await self._relay_http(scope, receive, send, route, tally)
                 else:

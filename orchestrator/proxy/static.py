@@ -78,24 +78,26 @@ def _not_modified(scope: Scope, etag: bytes, mtime: float) -> bool:
     return False
 
 
-async def serve(scope: Scope, receive: Receive, send: Send, route: Route) -> None:
-    """Answer one request for a static route (a WebSocket is refused)."""
+async def serve(scope: Scope, receive: Receive, send: Send, route: Route) -> tuple[int, int]:
+    """Answer one request for a static route (a WebSocket is refused); returns the status and the
+    number of body bytes sent, for the metrics."""
     if scope["type"] != "http":
-        await pages.deny_websocket(scope, send, not_found(scope["path"]))
-        return
+        missing = not_found(scope["path"])
+        await pages.deny_websocket(scope, send, missing)
+        return missing.status_code, 0
     method = scope["method"]
     if method not in ("GET", "HEAD"):
-        await pages.send_http(
-            scope, send, Unavailable(405, "Method not allowed", "A static Space answers GET and HEAD only.")
-        )
-        return
+        refused = Unavailable(405, "Method not allowed", "A static Space answers GET and HEAD only.")
+        await pages.send_http(scope, send, refused)
+        return refused.status_code, 0
     assert route.static_root is not None
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope["path"]
     file = await asyncio.to_thread(resolve, Path(route.static_root), path, route.index)
     if file is None:
-        await pages.send_http(scope, send, not_found(scope["path"]))
-        return
+        missing = not_found(scope["path"])
+        await pages.send_http(scope, send, missing)
+        return missing.status_code, 0
     stat = await asyncio.to_thread(file.stat)
     etag = _etag(stat)
     headers = [
@@ -107,16 +109,19 @@ async def serve(scope: Scope, receive: Receive, send: Send, route: Route) -> Non
     if _not_modified(scope, etag, stat.st_mtime):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-        return
+        return 304, 0
     headers += [(b"content-type", content_type(file)), (b"content-length", str(stat.st_size).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     if method == "HEAD":
         await send({"type": "http.response.body", "body": b""})
-        return
+        return 200, 0
+    sent = 0
     with file.open("rb") as handle:
         while True:
             chunk = await asyncio.to_thread(handle.read, CHUNK_BYTES)
             if not chunk:
                 break
+            sent += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+    return 200, sent

@@ -6,6 +6,7 @@ way no process serves the Space: the control plane serves the build's output fol
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,14 @@ def test_static_space_with_a_build_command(plane: ControlPlane, tmp_path: Path) 
     assert httpx.head(app, timeout=10).headers["content-length"] == page.headers["content-length"]
     for missing in ("nope.html", "..%2F..%2Fetc%2Fpasswd", "src/index.html"):
         assert httpx.get(app + missing, timeout=10).status_code == 404, missing
+    # Each request counted once, by its real status (2 pages and a HEAD, a 304, 3 misses).
+    metrics = plane.api("GET", "/metrics", plane.admin_token).text
+    counted = dict(
+        re.findall(r'^spaces_requests_total\{space="sam/site",code="(\dxx)"\} (\d+)$', metrics, re.M)
+    )
+    assert counted == {"1xx": "0", "2xx": "3", "3xx": "1", "4xx": "3", "5xx": "0"}, counted
+    sent = re.search(r'^spaces_sent_bytes_total\{space="sam/site"\} (\d+)$', metrics, re.M)
+    assert sent is not None and int(sent.group(1)) >= len(page.content) + len(style.content)
 
     build_log = plane.cli("logs", "sam/site", "--build", "--no-follow", token=token).stdout
     assert "app_build_command: npm run build" in build_log

@@ -363,13 +363,15 @@ class ClientConnection(asyncio.Protocol):
             self._route_to(decision.route)
 
     def _route_to(self, route: Route) -> None:
+        if route.static_root is not None and self.door.api_address is not None:
+            # A static Space has no app to relay to: the internal server's ProxyApp serves its files,
+            # and counts and records the request itself.
+            self._added = ()
+            self._forward_to(self.door.api_address)
+            return
         self._route = route
         self._added = route.response_headers
         self.door.routes.opened(route.instance_id)
-        if route.static_root is not None and self.door.api_address is not None:
-            # A static Space has no app to relay to: the internal server's ProxyApp serves its files.
-            self._forward_to(self.door.api_address)
-            return
         self._forward_to((route.host, route.port))
 
     def _forward_to(self, address: Address) -> None:
