@@ -4,7 +4,11 @@ For each runtime that can run here (process always; container when an engine ans
 plane with sleep times of seconds: push the Gradio example, let it fall asleep, and time a request from
 sending to the first byte of the response, first while it is frozen (a thaw), then while it is stopped
 (a start from its last build). Each is measured ``--samples`` times, letting the Space fall asleep again
-in between.
+in between. A stopped Space wakes from a spare (an interpreter with Gradio imported, started when the
+Space froze); ``--no-spares`` measures the cold start instead (``SPACES_SLEEP_SPARES=0``). With the
+bench's short timers (stopped ``--stop-after`` 3 s after freezing, where a server waits 15 minutes) a
+spare may still be importing when the request comes; the run log's ``woken from a spare`` line says how
+much of the import was left.
 
 Last line: ``{"frozen_wake_ms": ..., "stopped_wake_s": ...}`` (the container runtime's figures when an
 engine answers, else the process runtime's), after one line per runtime with every sample.
@@ -44,9 +48,12 @@ def first_byte_seconds(url: str) -> float:
     return elapsed
 
 
-def measure(runtime: str, samples: int) -> dict[str, object]:
+def measure(runtime: str, samples: int, *, spares: bool = True, stop_after: float = 3) -> dict[str, object]:
+    env = {**SLEEPY, "SPACES_SLEEP_STOP_AFTER": f"{stop_after:g}"}
+    if not spares:
+        env["SPACES_SLEEP_SPARES"] = "0"
     with tempfile.TemporaryDirectory(prefix=f"bench-wake-{runtime}-") as tmp:
-        plane = ControlPlane(data_dir=Path(tmp) / "data", runtime=runtime, extra_env=SLEEPY)
+        plane = ControlPlane(data_dir=Path(tmp) / "data", runtime=runtime, extra_env=env)
         plane.start()
         try:
             token = plane.add_user("bench")
@@ -74,6 +81,8 @@ def measure(runtime: str, samples: int) -> dict[str, object]:
                 print(f"[{runtime}] stopped wake {stopped[-1]:.2f} s", flush=True)
             return {
                 "runtime": runtime,
+                "spares": spares,
+                "stop_after_s": stop_after,
                 "frozen_wake_ms": round(statistics.median(frozen) * 1000, 1),
                 "frozen_samples_ms": [round(s * 1000, 1) for s in frozen],
                 "stopped_wake_s": round(statistics.median(stopped), 2),
@@ -92,9 +101,18 @@ def main() -> None:
     parser.add_argument(
         "--runtime", choices=["process", "container"], action="append", help="default: all here"
     )
+    parser.add_argument(
+        "--no-spares", action="store_true", help="wake stopped Spaces with a cold start (no spares)"
+    )
+    parser.add_argument(
+        "--stop-after", type=float, default=3, help="seconds frozen before a Space is stopped (default 3)"
+    )
     args = parser.parse_args()
     runtimes = args.runtime or ["process"] + (["container"] if ContainerRuntime.available() else [])
-    results = [measure(runtime, args.samples) for runtime in runtimes]
+    results = [
+        measure(runtime, args.samples, spares=not args.no_spares, stop_after=args.stop_after)
+        for runtime in runtimes
+    ]
     for result in results:
         print(json.dumps(result), flush=True)
     headline = next((r for r in results if r["runtime"] == "container"), results[-1])

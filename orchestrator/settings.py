@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     sleep_memory_floor_mb: int = 0
     """Stop frozen Spaces early while the machine has less than this much memory available (0: off)."""
 
+    sleep_spares: int = 2
+    """Spares kept for sleeping Spaces: pre-started interpreters with the SDK imported, one per
+    dependency set (the most common among sleeping Spaces first), shared by every Space of that set, so
+    that a stopped Space wakes without importing its SDK again. Started when a Space freezes, whose own
+    standby is stopped then (it comes back with a thaw); none are kept while available memory is within
+    512 MiB of ``sleep_memory_floor_mb``. 0: none (a stopped Space wakes with a cold start)."""
+
     wake_hold_seconds: float = 20.0
     """How long a request to a sleeping Space is held while it wakes, before the visitor gets a
     "waking up" page (browsers) or a 503 with ``Retry-After`` (API clients)."""

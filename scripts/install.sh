@@ -67,7 +67,8 @@ if [[ $containers -eq 1 ]]; then
     log "a Docker Engine answers and podman is not installed: using Docker, not installing podman"
     wanted+=(debootstrap)
   else
-    wanted+=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns iptables)
+    # catatonit: the init the container runtime runs as pid 1 in each app container (init=True).
+    wanted+=(podman runc catatonit debootstrap uidmap fuse-overlayfs slirp4netns iptables)
   fi
 fi
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -8,6 +8,12 @@ the route goes, and the next request starts it again from its last good build. B
 ``SLEEPING``. ``IdleController`` is the gate's ``Sleep``: it thaws and wakes once per instance or
 Space however many requests ask at the same time. It decides and records; the runtime freezes and
 thaws, and the reconciler starts and stops.
+
+So that a stopped Space wakes without paying for its SDK's import again, the runtime keeps *spares*
+(``orchestrator.runtimes.spares``) for the sleeping Spaces: at most ``sleep_spares`` warm interpreters,
+one per dependency set, shared by every Space of that set, started as soon as a Space freezes (well
+before it is stopped). They are the first memory given back: none are kept while available memory is
+within ``SPARE_HEADROOM_MB`` of ``sleep_memory_floor_mb``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from orchestrator.naming import subdomain
 from orchestrator.proxy.gate import Asleep
 from orchestrator.proxy.metrics import TrafficMetrics
 from orchestrator.proxy.routes import Route, RouteTable
-from orchestrator.runtimes.base import Instance, Runtime
+from orchestrator.runtimes.base import Instance, LaunchSpec, Runtime
 from orchestrator.settings import Settings
 from orchestrator.stages import Stage
 from orchestrator.state.models import Instance as InstanceRow
@@ -38,6 +44,9 @@ from orchestrator.state.models import Space, utcnow
 log = logging.getLogger(__name__)
 
 MEMINFO = Path("/proc/meminfo")
+SPARE_HEADROOM_MB = 512
+"""Spares are kept only while at least this much memory is available above the floor (hysteresis: a
+spare of a few hundred MiB must not itself push the machine under the floor)."""
 
 
 def available_memory_mb(meminfo: Path = MEMINFO) -> int | None:
@@ -82,6 +91,8 @@ class IdleController:
         self._background: set[asyncio.Task[None]] = set()
         self._thawing: dict[str, asyncio.Task[None]] = {}
         self._waking: dict[str, asyncio.Task[None]] = {}
+        self._spare_specs: dict[str, tuple[tuple[str | None, int], LaunchSpec]] = {}
+        """Space primary key to its launch spec, for the commit and generation it sleeps on."""
         self._loop_task: asyncio.Task[None] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------------------------
@@ -132,20 +143,24 @@ class IdleController:
         low_memory = self._low_on_memory()
         with self.sessions() as session:
             spaces = list(session.scalars(select(Space)))
-            candidates: list[tuple[str, Route, str]] = []
+            candidates: list[tuple[Space, Route, str]] = []
             stopped: set[str] = set()
+            sleepers: list[tuple[str, str | None, int]] = []  # asleep or falling asleep now
             for space in spaces:
                 sub = subdomain(space.owner, space.name)
                 if asleep_state(space.settings, space.desired_sha, space.generation) == "stopped":
                     stopped.add(sub)
                     self._mark_stopped(sub, space)
+                    if not space.settings.get("paused"):
+                        sleepers.append((space.id, space.desired_sha, space.generation))
                 route = self.routes.get(sub)
                 if route is None or route.static_root is not None:  # static Spaces are always running
                     continue
                 if route.instance_id in self.routes.frozen:
+                    sleepers.append((space.id, space.desired_sha, space.generation))
                     frozen_for = now - self._frozen_since.setdefault(route.instance_id, now)
                     if frozen_for >= self.settings.sleep_stop_after or low_memory:
-                        candidates.append((space.id, route, "stop"))
+                        candidates.append((space, route, "stop"))
                         low_memory = False  # one at a time: the next pass looks at memory again
                     continue
                 seconds = sleep_time(space.settings, space.hardware, self.settings.default_sleep_time)
@@ -154,7 +169,7 @@ class IdleController:
                     and space.stage == Stage.RUNNING
                     and self.routes.idle_seconds(route.instance_id, now) >= seconds
                 ):
-                    candidates.append((space.id, route, "freeze"))
+                    candidates.append((space, route, "freeze"))
         for sub in [s for s in self._stopped if s not in stopped and s not in self._waking]:
             del self._stopped[sub]  # woken by a push, a restart or a thaw that won a race; or deleted
             self._spaces.pop(sub, None)
@@ -163,16 +178,38 @@ class IdleController:
             self.routes.forget(instance_id)
             self._frozen_since.pop(instance_id, None)
             self._instances.pop(instance_id, None)
-        for space_pk, route, action in candidates:
-            if action == "freeze":
-                await self.freeze(space_pk, route)
-            else:
-                await self.stop(space_pk, route)
+        for space, route, action in candidates:
+            if action == "stop":
+                await self.stop(space.id, route)
+            elif await self.freeze(space.id, route):
+                sleepers.append((space.id, space.desired_sha, space.generation))
+        await self._keep_spares(sleepers)
 
-    async def freeze(self, space_pk: str, route: Route) -> None:
-        """Suspend the instance behind ``route``; a runtime that cannot freeze has it stopped instead."""
+    async def _keep_spares(self, sleepers: list[tuple[str, str | None, int]]) -> None:
+        """Have the runtime keep spares for ``sleepers`` (Space, commit, generation), memory allowing."""
+        limit = self.settings.sleep_spares if self._room_for_spares() else 0
+        specs: list[LaunchSpec] = []
+        for space_pk, sha, generation in sleepers if limit > 0 else []:
+            cached = self._spare_specs.get(space_pk)
+            if cached is None or cached[0] != (sha, generation):
+                spec = await asyncio.to_thread(self._launch_spec, space_pk)
+                if spec is None:
+                    continue
+                cached = self._spare_specs[space_pk] = ((sha, generation), spec)
+            specs.append(cached[1])
+        asleep = {space_pk for space_pk, _, _ in sleepers}
+        for space_pk in [pk for pk in self._spare_specs if pk not in asleep]:
+            del self._spare_specs[space_pk]
+        try:
+            await self.runtime.keep_spares(specs, limit)
+        except Exception:  # a missing spare only makes the next wake slower
+            log.exception("keeping spares for sleeping Spaces failed")
+
+    async def freeze(self, space_pk: str, route: Route) -> bool:
+        """Suspend the instance behind ``route``; a runtime that cannot freeze has it stopped instead.
+        ``False``: it is busy and stays awake."""
         if self.routes.open_connections(route.instance_id):
-            return
+            return False
         # Marked before the runtime call: a request arriving meanwhile waits for the freeze, then thaws.
         self.routes.frozen.add(route.instance_id)
         async with self._lock(route.instance_id):
@@ -184,10 +221,15 @@ class IdleController:
                 self.routes.frozen.discard(route.instance_id)
         if not frozen:
             await self.stop(space_pk, route)
-            return
+            return True
         self._frozen_since[route.instance_id] = self.clock()
         self._record(space_pk, "frozen")
+        # Its standby waits for a push while it sleeps: the spare of its dependency set (one for all
+        # the sleeping Spaces of that set) takes its place, and the standby comes back with a thaw.
+        if route.space:
+            await self._quietly(self.runtime.discard_standby(route.space))
         log.info("froze %s (instance %s)", route.space, route.instance_id)
+        return True
 
     async def stop(self, space_pk: str, route: Route) -> None:
         """Have the reconciler stop the Space until a request wakes it."""
@@ -220,6 +262,19 @@ class IdleController:
         self._stopped[sub] = Asleep(private_owner=space.owner if space.private else None)
         self._spaces[sub] = space.id
 
+    def _launch_spec(self, space_pk: str) -> LaunchSpec | None:
+        build = self.reconciler.instances.wanted_build(space_pk)
+        if build is None or build.artifact is None:
+            return None
+        return self.reconciler.instances.launch_spec(space_pk, build)
+
+    def _room_for_spares(self) -> bool:
+        floor = self.settings.sleep_memory_floor_mb
+        if floor <= 0:
+            return True
+        available = available_memory_mb()
+        return available is None or available >= floor + SPARE_HEADROOM_MB
+
     def _low_on_memory(self) -> bool:
         floor = self.settings.sleep_memory_floor_mb
         if floor <= 0:
@@ -250,10 +305,22 @@ class IdleController:
             self.routes.frozen.discard(route.instance_id)
             self._frozen_since.pop(route.instance_id, None)
         self.metrics.record_wake(route.space or route.instance_id)
-        # Recorded off the request's path: the held requests go on as soon as the instance runs.
-        task = asyncio.ensure_future(asyncio.to_thread(self._mark_awake, route.space, Stage.RUNNING))
+        # Off the request's path: the held requests go on as soon as the instance runs.
+        task = asyncio.ensure_future(self._after_thaw(route.space))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _after_thaw(self, space_id: str) -> None:
+        """Record a thawed Space awake and give it back the standby it gave up when it froze."""
+        try:
+            space_pk = await asyncio.to_thread(self._mark_awake, space_id, Stage.RUNNING)
+            if space_pk is None or not self.settings.warm_standby:
+                return
+            build = await asyncio.to_thread(self.reconciler.instances.wanted_build, space_pk)
+            if build is not None and build.artifact is not None:
+                await self.reconciler.instances.prepare_standby(space_pk, build)
+        except Exception:  # without a standby its next push only starts slower
+            log.exception("recording the thaw of %s failed", space_id)
 
     def wake(self, subdomain: str) -> asyncio.Future[None]:
         task = self._waking.get(subdomain)
@@ -278,17 +345,19 @@ class IdleController:
             self._spaces.pop(sub, None)
             self._waking.pop(sub, None)
 
-    def _mark_awake(self, space_id: str, stage: Stage) -> None:
+    def _mark_awake(self, space_id: str, stage: Stage) -> str | None:
+        """Record the Space awake; return its primary key (``None``: it is gone)."""
         owner, _, name = space_id.partition("/")
         with self.sessions() as session:
             space = session.scalars(select(Space).where(Space.owner == owner, Space.name == name)).first()
             if space is None:
-                return
+                return None
             space.settings = awake(space.settings)
             if space.stage == Stage.SLEEPING:
                 space.stage = stage
             space.updated_at = utcnow()
             session.commit()
+            return space.id
 
     def _mark_awake_pk(self, space_pk: str) -> str | None:
         with self.sessions() as session:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.building.pipeline import launch_options
@@ -136,8 +137,29 @@ class Instances:
                 preload=tuple(build.plan.get("preload", ())),
                 container_port=int(build.plan.get("port", 7860)),
                 labels={"spaces.commit": build.sha},
+                sdk_env=dict(build.plan.get("env", {})),
                 **launch_options(build.plan),
             )
+
+    def wanted_build(self, space_pk: str) -> Build | None:
+        """The succeeded build of the commit the Space wants, on this runtime (``None``: none yet)."""
+        with self.sessions() as session:
+            space = session.get(Space, space_pk)
+            if space is None or space.desired_sha is None:
+                return None
+            build = session.scalars(
+                select(Build)
+                .where(
+                    Build.space_id == space_pk,
+                    Build.sha == space.desired_sha,
+                    Build.runtime == self.runtime.name,
+                    Build.status == "succeeded",
+                )
+                .order_by(Build.id.desc())
+            ).first()
+            if build is not None:
+                session.expunge(build)
+            return build
 
     async def start(self, space_pk: str, build: Build, generation: int) -> InstanceRow:
         """Start ``build`` and record the instance as ``starting``; ``StartError`` if the runtime refuses."""

@@ -9,6 +9,10 @@ interpreter for a Space with its environment, its port and its SDK already impor
 app files. The next ``start`` of that Space with the same dependencies (``Artifact.deps_key``) hands the
 app to the standby instead of starting from nothing. A runtime may ignore standbys entirely.
 
+Spares: a Space stopped for sleep has neither an instance nor a standby. ``keep_spares`` keeps warm
+interpreters that belong to no Space, one per dependency set of the sleeping Spaces (see ``spares``);
+``start`` takes one when the Space has no standby of its own. A runtime may ignore spares entirely.
+
 Sleep: ``freeze`` suspends an idle instance with its memory kept and ``thaw`` resumes it (signals for
 processes, the engine's pause for containers); a runtime that cannot freeze says so and its idle
 Spaces are stopped instead.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +62,9 @@ class LaunchSpec:
     module_args: tuple[str, ...] = ()
     user: str | None = "1000"
     """User to run a container as; None runs it as the user its image names (docker Spaces)."""
+    sdk_env: dict[str, str] = field(default_factory=dict)
+    """The part of ``env`` every Space of the SDK gets (no Space's variables or secrets): what a spare
+    shared between Spaces is started with."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,10 @@ class Runtime(abc.ABC):
 
     async def discard_standby(self, space_id: str) -> None:  # noqa: B027 - optional capability
         """Stop the standby of a Space, if any (optional)."""
+
+    async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:  # noqa: B027 - optional
+        """Keep one spare for each of the ``limit`` dependency sets most of ``specs`` share, and no other
+        (optional). ``start`` hands a spare to a Space of its dependency set that has no standby."""
 
     async def forget_space(self, space_id: str) -> None:
         """Remove every trace of a deleted Space: its standby and anything an earlier run left behind."""

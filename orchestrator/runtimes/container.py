@@ -4,7 +4,9 @@ Owns the container runtime: creating a container per instance from the Space's i
 environment, labels and a localhost port, following its output into the log file, observing and
 removing it by container id (which survives control-plane restarts), and warm standbys: a container
 of the dependencies image running ``launcher.py standby`` that receives the app files and a start
-file through ``put_archive``. Every blocking SDK call runs in ``asyncio.to_thread``.
+file through ``put_archive``. Spares are the same containers started for no Space (labelled
+``spaces.spare``, with only the SDK's environment) and handed to whichever Space of their
+dependencies starts next. Every blocking SDK call runs in ``asyncio.to_thread``.
 It knows nothing of builds, health checks or routing.
 """
 
@@ -13,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from docker.errors import DockerException, NotFound
 
@@ -25,53 +30,25 @@ from orchestrator.errors import RuntimeBackendError
 from orchestrator.naming import container_name
 from orchestrator.runtimes import archives, engine
 from orchestrator.runtimes.base import Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
+from orchestrator.runtimes.containerconfig import (
+    APP_DIR,
+    SPARE_LABEL,
+    START_DIR,
+    START_FILE,
+    container_env,
+    container_labels,
+    spare_key,
+    spare_labels,
+    standby_command,
+)
 from orchestrator.runtimes.logfollow import LogFollowers
+from orchestrator.runtimes.spares import Spares, neutral_spec
+
+log = logging.getLogger(__name__)
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
-LAUNCHER_DIR = "/opt/spaces"
-START_DIR = "/tmp"
-START_FILE = f"{START_DIR}/spaces-start.json"
-APP_DIR = "/home/user/app"
 STOP_TIMEOUT_SECONDS = 5
 _RUNNING_STATES = {"created", "running", "restarting", "paused", "configured", "initialized"}
-
-
-def container_env(spec: LaunchSpec) -> dict[str, str]:
-    """The Space's variables plus the port the app must listen on, on every interface of the container."""
-    port = str(spec.container_port)
-    return {
-        **spec.env,
-        "GRADIO_SERVER_NAME": "0.0.0.0",
-        "GRADIO_SERVER_PORT": port,
-        "STREAMLIT_SERVER_ADDRESS": "0.0.0.0",
-        "STREAMLIT_SERVER_PORT": port,
-        "PORT": port,
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def container_labels(spec: LaunchSpec, instance_id: str, *, standby: bool = False) -> dict[str, str]:
-    labels = {
-        **spec.labels,
-        "spaces.orchestrator": "1",
-        "spaces.space": spec.space_id,
-        "spaces.instance": instance_id,
-    }
-    if standby:
-        labels["spaces.standby"] = "1"
-    return labels
-
-
-def standby_command(spec: LaunchSpec, instance_id: str) -> list[str]:
-    return [
-        "python",
-        f"{LAUNCHER_DIR}/launcher.py",
-        "standby",
-        START_FILE,
-        "--preload",
-        ",".join(spec.preload),
-        f"--instance={instance_id}",
-    ]
 
 
 @dataclass
@@ -92,6 +69,8 @@ class ContainerRuntime(Runtime):
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._standbys: dict[str, _Standby] = {}
+        self._spares: Spares[_Standby] = Spares(spare_key)
+        self._spares_swept = False
         self._followers = LogFollowers(self._client_or_connect)
 
     @staticmethod
@@ -112,6 +91,12 @@ class ContainerRuntime(Runtime):
                 except RuntimeBackendError:
                     pass  # the standby died or refused the files: start cold instead
             await self.stop(standby.instance)
+        spare = self._spares.take(spec)
+        if spare is not None:
+            try:
+                return await asyncio.to_thread(self._adopt, spare, spec)
+            except RuntimeBackendError:
+                await self.stop(spare.instance)  # it died or refused the files: start cold instead
         instance_id = uuid.uuid4().hex[:12]
         return await asyncio.to_thread(
             self._create,
@@ -119,7 +104,6 @@ class ContainerRuntime(Runtime):
             image=spec.artifact.reference,
             command=list(spec.command) or None,
             instance_id=instance_id,
-            standby=False,
         )
 
     async def prepare_standby(self, spec: LaunchSpec) -> None:
@@ -134,7 +118,7 @@ class ContainerRuntime(Runtime):
         ):
             return
         await self.discard_standby(spec.space_id)
-        await asyncio.to_thread(self._remove_stale_standbys, spec.space_id)
+        await asyncio.to_thread(self._remove_stale, [f"spaces.space={spec.space_id}", "spaces.standby=1"])
         instance_id = uuid.uuid4().hex[:12]
         instance = await asyncio.to_thread(
             self._create,
@@ -142,9 +126,36 @@ class ContainerRuntime(Runtime):
             image=spec.artifact.deps_reference,
             command=standby_command(spec, instance_id),
             instance_id=instance_id,
-            standby=True,
+            kind="standby",
         )
         self._standbys[spec.space_id] = _Standby(instance, spec.artifact.deps_reference, container_env(spec))
+
+    async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
+        if not self._spares_swept:
+            self._spares_swept = True
+            await asyncio.to_thread(self._remove_stale, [f"{SPARE_LABEL}=1"])
+        if not specs and not len(self._spares):
+            return
+        alive = set(await asyncio.to_thread(self._running_spares))
+        to_start, to_stop = self._spares.plan(specs, limit, lambda spare: spare.instance.handle in alive)
+        for spare in to_stop:
+            await self.stop(spare.instance)
+        for spec in to_start:
+            neutral = neutral_spec(spec)
+            instance_id = uuid.uuid4().hex[:12]
+            try:
+                instance = await asyncio.to_thread(
+                    self._create,
+                    neutral,
+                    image=spec.artifact.deps_reference,
+                    command=standby_command(spec, instance_id),
+                    instance_id=instance_id,
+                    kind="spare",
+                )
+            except RuntimeBackendError as error:  # its Space then wakes with a cold start
+                log.warning("could not start a spare for %s: %s", spec.space_id, error)
+                continue
+            self._spares.add(spec, _Standby(instance, spec.artifact.deps_reference, container_env(neutral)))
 
     async def discard_standby(self, space_id: str) -> None:
         standby = self._standbys.pop(space_id, None)
@@ -164,6 +175,8 @@ class ContainerRuntime(Runtime):
     async def close(self) -> None:
         for space_id in list(self._standbys):
             await self.discard_standby(space_id)
+        for spare in self._spares.all():
+            await self.stop(spare.instance)
         if self._client is not None:
             await asyncio.to_thread(self._client.close)
             self._client = None
@@ -201,26 +214,40 @@ class ContainerRuntime(Runtime):
             return self._client
 
     def _create(
-        self, spec: LaunchSpec, *, image: str, command: list[str] | None, instance_id: str, standby: bool
+        self,
+        spec: LaunchSpec,
+        *,
+        image: str,
+        command: list[str] | None,
+        instance_id: str,
+        kind: Literal["instance", "standby", "spare"] = "instance",
     ) -> Instance:
+        """Create and start a container; a spare belongs to no Space and is not followed until it has one."""
         owner, _, name = spec.space_id.partition("/")
         port_key = f"{spec.container_port}/tcp"
-        log_path = self.log_path(spec.space_id, instance_id)
+        if kind == "spare":
+            container_id_name = f"spaces-spare-{instance_id}"
+            labels = spare_labels(instance_id)
+            log_path: Path | None = None
+        else:
+            container_id_name = container_name(owner, name, instance_id)
+            labels = container_labels(spec, instance_id, standby=kind == "standby")
+            log_path = self.log_path(spec.space_id, instance_id)
         client = self._client_or_connect()
         container: Any = None
         try:
             container = client.containers.create(
                 image,
                 command=command,
-                name=container_name(owner, name, instance_id),
+                name=container_id_name,
                 environment=container_env(spec),
-                labels=container_labels(spec, instance_id, standby=standby),
+                labels=labels,
                 user=spec.user,
                 init=True,  # signals reach the app and its children are reaped (it is not pid 1)
                 ports={port_key: ("127.0.0.1", None)},
                 detach=True,
             )
-            if standby:
+            if kind != "instance":
                 launcher = {"spaces/launcher.py": LAUNCHER.read_bytes()}
                 container.put_archive("/opt", archives.files_archive(launcher, uid=0))
             container.start()
@@ -231,18 +258,26 @@ class ContainerRuntime(Runtime):
                 with contextlib.suppress(RuntimeBackendError):
                     self._remove(str(container.id))
             raise RuntimeBackendError(
-                f"The container engine could not start {spec.space_id}: {error}"
+                f"The container engine could not start {spec.space_id or 'a spare'}: {error}"
             ) from error
-        self._followers.follow(container.id, log_path)
+        if log_path is not None:
+            self._followers.follow(container.id, log_path)
         return Instance(
             instance_id=instance_id,
             space_id=spec.space_id,
             handle=str(container.id),
             host="127.0.0.1",
             port=host_port,
-            log_path=str(log_path),
+            log_path=str(log_path or ""),
             deps_key=spec.artifact.deps_key,
         )
+
+    def _adopt(self, spare: _Standby, spec: LaunchSpec) -> Instance:
+        """Hand the app to a spare, which from then on is an instance of ``spec``'s Space."""
+        self._hand_over(spare, spec)
+        log_path = self.log_path(spec.space_id, spare.instance.instance_id)
+        self._followers.follow(spare.instance.handle, log_path)
+        return replace(spare.instance, space_id=spec.space_id, log_path=str(log_path))
 
     def _hand_over(self, standby: _Standby, spec: LaunchSpec) -> None:
         """Copy the app into the standby, then the start file that makes it run the app."""
@@ -254,6 +289,8 @@ class ContainerRuntime(Runtime):
             "unset": sorted(set(standby.env) - set(env)),
             "module": spec.module,
             "argv": list(spec.module_args),
+            "spare": not standby.instance.space_id,
+            "requested_at": time.time(),
         }
         app = archives.folder_archive(Path(spec.artifact.app_dir))
         start = archives.files_archive({Path(START_FILE).name: json.dumps(request).encode()})
@@ -319,15 +356,16 @@ class ContainerRuntime(Runtime):
                 f"The container engine could not remove {handle[:12]}: {error}"
             ) from error
 
-    def _remove_stale_standbys(self, space_id: str) -> None:
-        """Remove unused standbys of ``space_id`` left by an earlier control plane.
+    def _remove_stale(self, labels: list[str]) -> None:
+        """Remove unused standbys or spares (those with ``labels``) left by an earlier control plane.
 
-        A standby that received its start file became an instance and is left alone.
+        One that received its start file became an instance and is left alone.
         """
-        ours = {standby.instance.handle for standby in self._standbys.values()}
-        labels = ["spaces.orchestrator=1", f"spaces.space={space_id}", "spaces.standby=1"]
+        ours = {standby.instance.handle for standby in [*self._standbys.values(), *self._spares.all()]}
         try:
-            containers = self._client_or_connect().containers.list(all=True, filters={"label": labels})
+            containers = self._client_or_connect().containers.list(
+                all=True, filters={"label": ["spaces.orchestrator=1", *labels]}
+            )
             for container in containers:
                 if container.id in ours:
                     continue
@@ -335,8 +373,18 @@ class ContainerRuntime(Runtime):
                     container.get_archive(START_FILE)
                 except NotFound:
                     container.remove(force=True)
-        except (DockerException, OSError):
+        except (DockerException, OSError, RuntimeBackendError):
             return  # best effort: a leftover standby only costs memory
+
+    def _running_spares(self) -> list[str]:
+        """Ids of the running spare containers."""
+        try:
+            containers = self._client_or_connect().containers.list(
+                filters={"label": ["spaces.orchestrator=1", f"{SPARE_LABEL}=1"], "status": "running"}
+            )
+        except (DockerException, OSError, RuntimeBackendError):
+            return [spare.instance.handle for spare in self._spares.all()]  # cannot tell: keep them
+        return [str(container.id) for container in containers]
 
     # -- helpers ----------------------------------------------------------------------------------
 

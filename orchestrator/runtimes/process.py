@@ -1,7 +1,7 @@
 """Run Spaces as local processes, each in its own virtual environment and session.
 
 Owns the process runtime: choosing a port, building an instance's environment, starting
-``launcher.py`` (cold, or as a warm standby that receives the app later), observing pids across
+``launcher.py`` (cold, or as a warm standby or spare that receives the app later), observing pids across
 control-plane restarts and stopping process groups. Instances run in a new session with their output
 going straight to the log file, so they outlive the control plane; children this process started are
 reaped by a waiter thread. It knows nothing of builds, health checks or routing.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,12 +19,16 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.errors import RuntimeBackendError
 from orchestrator.runtimes import procfs
 from orchestrator.runtimes.base import Instance, InstanceState, InstanceStatus, LaunchSpec, Runtime
+from orchestrator.runtimes.spares import SPARES_FOLDER, Spares, neutral_spec
+
+log = logging.getLogger(__name__)
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 STOP_GRACE_SECONDS = 5.0
@@ -82,17 +87,19 @@ class ProcessRuntime(Runtime):
         super().__init__(logs_dir=logs_dir)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._standbys: dict[str, _Standby] = {}
+        self._spares: Spares[_Standby] = Spares(_spare_key)
 
     # -- starting ---------------------------------------------------------------------------------
 
     async def start(self, spec: LaunchSpec) -> Instance:
         venv = self._venv(spec)
-        standby = await self._take_standby(spec)
+        standby = await self._take_standby(spec) or await self._take_spare(spec)
         if standby is not None:
-            env = instance_env(
-                spec, venv=venv, port=standby.instance.port, instance_id=standby.instance.instance_id
-            )
-            request = {
+            # The port is chosen now, not when the standby started: nothing held it while it waited (for
+            # minutes or days), and another program may listen on it by now.
+            instance = replace(standby.instance, port=free_port())
+            env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance.instance_id)
+            request: dict[str, object] = {
                 "app_dir": str(Path(spec.artifact.app_dir).resolve()),
                 "app_file": spec.app_file,
                 "env": env,
@@ -100,8 +107,18 @@ class ProcessRuntime(Runtime):
                 "module": spec.module,
                 "argv": list(spec.module_args),
             }
+            if not instance.space_id:  # a spare: from now on it writes to the Space's log
+                log_path = self.log_path(spec.space_id, instance.instance_id)
+                log_path.touch()
+                instance = replace(instance, space_id=spec.space_id, log_path=str(log_path))
+                request.update(
+                    spare=True,
+                    requested_at=time.time(),
+                    log_file=str(log_path),
+                    exit_file=str(_exit_file(log_path)),
+                )
             _write_atomically(standby.start_file, json.dumps(request))
-            return standby.instance
+            return instance
 
         mode = ["run", spec.app_file] if spec.module is None else ["module", spec.module, *spec.module_args]
         instance, _process = self._launch(spec, venv, mode=mode, cwd=Path(spec.artifact.app_dir))
@@ -126,13 +143,57 @@ class ProcessRuntime(Runtime):
         env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance.instance_id)
         self._standbys[spec.space_id] = _Standby(instance, process, spec.artifact.reference, env, start_file)
 
+    async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
+        to_start, to_stop = self._spares.plan(specs, limit, lambda spare: spare.process.poll() is None)
+        for spare in to_stop:
+            await self.stop(spare.instance)
+        for spec in to_start:
+            try:
+                self._spares.add(spec, self._launch_spare(spec))
+            except RuntimeBackendError as error:  # its Space then wakes with a cold start
+                log.warning("could not start a spare for %s: %s", spec.space_id, error)
+
+    def _launch_spare(self, spec: LaunchSpec) -> _Standby:
+        """A standby of ``spec``'s dependencies that belongs to no Space (``Instance.space_id`` empty)."""
+        neutral = neutral_spec(spec)
+        venv = self._venv(spec)
+        folder = self.logs_dir / SPARES_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        instance_id = new_instance_id()
+        start_file = folder / f"run-{instance_id}.start.json"
+        mode = ["standby", str(start_file), "--preload", ",".join(spec.preload), "--parent", str(os.getpid())]
+        instance, process = self._launch(
+            neutral,
+            venv,
+            mode=mode,
+            cwd=folder,
+            instance_id=instance_id,
+            log_path=start_file.with_name(f"run-{instance_id}.log"),
+        )
+        env = instance_env(neutral, venv=venv, port=instance.port, instance_id=instance_id)
+        return _Standby(instance, process, spec.artifact.reference, env, start_file)
+
+    async def _take_spare(self, spec: LaunchSpec) -> _Standby | None:
+        spare = self._spares.take(spec)
+        if spare is not None and spare.process.poll() is not None:
+            await self.stop(spare.instance)
+            return None
+        return spare
+
     def _launch(
-        self, spec: LaunchSpec, venv: Path, *, mode: list[str], cwd: Path, instance_id: str | None = None
+        self,
+        spec: LaunchSpec,
+        venv: Path,
+        *,
+        mode: list[str],
+        cwd: Path,
+        instance_id: str | None = None,
+        log_path: Path | None = None,
     ) -> tuple[Instance, subprocess.Popen[bytes]]:
         """Start the launcher (or the spec's own command) in ``mode`` on a fresh port, logging to a file."""
         instance_id = instance_id or new_instance_id()
         port = free_port()
-        log_path = self.log_path(spec.space_id, instance_id)
+        log_path = log_path or self.log_path(spec.space_id, instance_id)
         argv = list(spec.command) or [
             str(venv / "bin" / "python"),
             str(LAUNCHER),
@@ -164,6 +225,7 @@ class ProcessRuntime(Runtime):
     async def close(self) -> None:
         for space_id in list(self._standbys):
             await self.discard_standby(space_id)
+        await self.keep_spares((), 0)
 
     # -- observing and stopping -------------------------------------------------------------------
 
@@ -221,6 +283,8 @@ class ProcessRuntime(Runtime):
         if child is not None:
             await asyncio.to_thread(child.wait)
         Path(instance.log_path).with_name(f"run-{instance.instance_id}.start.json").unlink(missing_ok=True)
+        for suffix in (".start.json", ".log", ".exit"):  # a spare's own files, adopted by a Space or not
+            (self.logs_dir / SPARES_FOLDER / f"run-{instance.instance_id}{suffix}").unlink(missing_ok=True)
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -273,6 +337,13 @@ class ProcessRuntime(Runtime):
         # Reap the child as soon as it ends so no zombie is left; the exit code stays on ``process``.
         threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         return process
+
+
+def _spare_key(spec: LaunchSpec) -> str | None:
+    """Spares are shared by the Spaces of one environment and preload (a custom command takes none)."""
+    if spec.command or spec.artifact.kind != "venv":
+        return None
+    return json.dumps([spec.artifact.reference, spec.artifact.deps_key, list(spec.preload)])
 
 
 def _pid(instance: Instance) -> int:

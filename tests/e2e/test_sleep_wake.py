@@ -1,5 +1,6 @@
 """Idle Spaces sleep and wake through the proxy: frozen first (thawed in milliseconds), then stopped
-(started again on the next request), with the app's answers intact and one wake however many ask.
+(started again on the next request, from a spare with Gradio already imported), with the app's answers
+intact and one wake however many ask.
 
 The control plane runs with sleep times of seconds (``SPACES_DEFAULT_SLEEP_TIME`` and friends).
 """
@@ -93,6 +94,9 @@ def test_idle_space_sleeps_and_wakes_on_request(sleepy_plane: ControlPlane, tmp_
     assert _wakes(plane, "sam/dozy") == wakes + 1
     assert plane.runtime_of("sam/dozy", token)["stage"] == "RUNNING"
     assert _greet(app, "Sam") == "Hello Sam!"
+    # Without importing Gradio again: the spare started when it froze took the app.
+    run_log = plane.cli("logs", "sam/dozy", "--no-follow", token=token).stdout
+    assert "woken from a spare with gradio imported" in run_log, run_log[-2000:]
 
     # Its owner keeps it awake from now on.
     assert "never sleeps" in plane.cli("sleep-time", "sam/dozy", "never", token=token).stderr

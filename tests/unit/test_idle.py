@@ -6,6 +6,7 @@ against a real database and a runtime that only counts what it is asked to do.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,6 +14,7 @@ import pytest
 
 from orchestrator.cli.commands.sleep import describe_sleep_time, parse_sleep_time
 from orchestrator.control.idle import IdleController, available_memory_mb
+from orchestrator.control.instances import Instances
 from orchestrator.control.reconciler import Reconciler
 from orchestrator.control.sleepstate import asleep_state, awake, sleep_time, with_asleep
 from orchestrator.errors import InvalidInputError
@@ -187,8 +189,9 @@ class CountingRuntime(Runtime):
 class StubReconciler:
     """Records pokes; ``idle`` returns at once (the real one would stop or start the Space)."""
 
-    def __init__(self) -> None:
+    def __init__(self, instances: Instances) -> None:
         self.pokes: list[str] = []
+        self.instances = instances
 
     def poke(self, space_pk: str) -> None:
         self.pokes.append(space_pk)
@@ -225,8 +228,8 @@ def controller(tmp_path: Path) -> tuple[IdleController, CountingRuntime, StubRec
     routes = RouteTable()
     routes.set("alice-nap", Route("i1", "127.0.0.1", 1, space="alice/nap"))
     runtime = CountingRuntime(logs_dir=tmp_path)
-    reconciler = StubReconciler()
     settings = Settings(data_dir=tmp_path, default_sleep_time=0, sleep_stop_after=3600)
+    reconciler = StubReconciler(Instances(settings=settings, sessions=sessions, runtime=runtime))
     idle = IdleController(
         settings=settings,
         sessions=sessions,
@@ -290,3 +293,68 @@ async def test_without_freezing_a_sleeping_space_is_stopped_and_woken(
     assert reconciler.pokes == ["s1", "s1"]
     assert idle.asleep("alice-nap") is None
     assert "asleep" not in _space(idle).settings
+
+
+class SpareCountingRuntime(CountingRuntime):
+    def __init__(self, *, logs_dir: Path) -> None:
+        super().__init__(logs_dir=logs_dir)
+        self.spares: list[tuple[list[LaunchSpec], int]] = []
+        self.standbys: list[str] = []
+
+    async def prepare_standby(self, spec: LaunchSpec) -> None:
+        self.standbys.append(spec.space_id)
+
+    async def discard_standby(self, space_id: str) -> None:
+        if space_id in self.standbys:
+            self.standbys.remove(space_id)
+
+    async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
+        self.spares.append((list(specs), limit))
+
+
+async def test_a_sleeping_space_trades_its_standby_for_a_spare_while_memory_allows(
+    controller: tuple[IdleController, CountingRuntime, StubReconciler, RouteTable],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    idle, _runtime, reconciler, routes = controller
+    runtime = idle.runtime = reconciler.instances.runtime = SpareCountingRuntime(logs_dir=tmp_path)
+    with idle.sessions() as session:
+        session.get_one(Space, "s1").desired_sha = "a" * 40
+        build = session.get_one(Build, 1)
+        build.artifact = {
+            "kind": "venv",
+            "reference": "/envs/x",
+            "deps_reference": "/envs/x",
+            "deps_key": "x",
+            "app_dir": str(tmp_path),
+        }
+        build.plan = {"env": {"GRADIO_ANALYTICS_ENABLED": "False"}, "preload": ["gradio"]}
+        session.commit()
+    try:
+        runtime.standbys.append("alice/nap")
+        await idle.check()  # frozen: a spare replaces its standby, long before it is stopped
+        assert runtime.freezes == 1 and runtime.standbys == []
+        specs, limit = runtime.spares[-1]
+        assert limit == idle.settings.sleep_spares > 0
+        assert [(s.space_id, s.preload, s.sdk_env) for s in specs] == [
+            ("alice/nap", ("gradio",), {"GRADIO_ANALYTICS_ENABLED": "False"})
+        ]
+
+        route = routes.get("alice-nap")
+        assert route is not None
+        await idle.thaw(route)
+        while runtime.standbys != ["alice/nap"]:  # in the background: a thawed Space has a standby again
+            await asyncio.sleep(0.02)
+        assert _space(idle).stage == Stage.RUNNING
+        with routes.connection(route.instance_id):  # awake and busy: no spare wanted
+            await idle.check()
+        assert runtime.spares[-1] == ([], limit)
+
+        # Near the memory floor spares go first (the Space stays frozen: memory is not short yet).
+        monkeypatch.setattr("orchestrator.control.idle.available_memory_mb", lambda: 1000)
+        idle.settings = Settings(data_dir=tmp_path, default_sleep_time=0, sleep_memory_floor_mb=800)
+        await idle.check()
+        assert "i1" in routes.frozen and runtime.spares[-1] == ([], 0)
+    finally:
+        await reconciler.instances.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import sys
 import tarfile
 import time
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +263,70 @@ async def test_process_status_after_control_plane_restart(processes: ProcessRunt
     assert (await processes.status(instance)).state is InstanceState.EXITED
 
 
+async def test_process_spare_wakes_a_space_without_carrying_another_spaces_variables(
+    processes: ProcessRuntime, tmp_path: Path
+) -> None:
+    app_dir = write_app(tmp_path / "v1", APP.format(version="v1"))
+    spec = replace(venv_spec(app_dir, env={"GREETING": "hi", "TOKEN": "secret"}), sdk_env={"SDK": "1"})
+    other = replace(spec, space_id="bob/other", env={"GREETING": "yo"})
+    await processes.keep_spares([spec, other], 2)
+    spares = processes._spares.all()
+    assert len(spares) == 1  # one for the dependency set both Spaces share
+    spare = spares[0].instance
+    environ = Path(f"/proc/{spare.handle}/environ").read_bytes().split(b"\0")
+    assert b"SDK=1" in environ and not [v for v in environ if b"secret" in v or b"GREETING" in v]
+    await wait_for_text(Path(spare.log_path), "waiting for the app", timeout=15)
+
+    # Nothing held the port it was started with while it waited: another program took it meanwhile.
+    squatter = socket.create_server(("127.0.0.1", spare.port))
+    instance = await processes.start(spec)
+    try:
+        assert (instance.handle, instance.space_id) == (spare.handle, SPACE)
+        assert instance.port != spare.port
+        assert instance.log_path == str(processes.log_path(SPACE, instance.instance_id))
+        assert await get(instance) == "v1 hi"
+        log = await wait_for_text(Path(instance.log_path), "listening on")
+        assert "woken from a spare with json imported" in log
+        assert len(processes._spares) == 0
+    finally:
+        squatter.close()
+        await processes.stop(instance)
+    assert not Path(spare.log_path).exists()
+
+
+async def test_process_spares_are_stopped_when_no_longer_wanted(
+    processes: ProcessRuntime, tmp_path: Path
+) -> None:
+    app_dir = write_app(tmp_path / "v1", APP.format(version="v1"))
+    await processes.keep_spares([venv_spec(app_dir, deps_key="a"), venv_spec(app_dir, deps_key="b")], 1)
+    (first,) = processes._spares.all()
+    await processes.keep_spares([venv_spec(app_dir, deps_key="a")], 1)
+    assert processes._spares.all() == [first]  # kept, not restarted
+    await processes.keep_spares([], 0)
+    assert len(processes._spares) == 0
+    assert not Path(f"/proc/{first.instance.handle}").exists()
+    # A Space that takes a spare whose dependencies are not its own starts cold.
+    await processes.keep_spares([venv_spec(app_dir, deps_key="a")], 1)
+    instance = await processes.start(venv_spec(app_dir, deps_key="b"))
+    try:
+        assert len(processes._spares) == 1 and await get(instance) == "v1 hi"
+    finally:
+        await processes.stop(instance)
+
+
+async def test_process_crash_from_a_spare_is_in_the_spaces_exit_file(
+    processes: ProcessRuntime, tmp_path: Path
+) -> None:
+    app_dir = write_app(tmp_path / "bad", CRASHING_APP)
+    await processes.keep_spares([venv_spec(app_dir)], 1)
+    instance = await processes.start(venv_spec(app_dir))
+    assert await wait_exited(processes, instance) == 1
+    assert "RuntimeError: boom from the app" in Path(instance.log_path).read_text()
+    restarted = ProcessRuntime(logs_dir=processes.logs_dir)
+    status = await restarted.status(Instance(**instance.__dict__))
+    assert (status.state, status.exit_code) == (InstanceState.EXITED, 1)
+
+
 CONTROL_PLANE = """\
 import asyncio, json, sys
 from pathlib import Path
@@ -459,6 +525,39 @@ async def test_container_crash_from_standby(
         assert "launcher.py" not in log.split("about to fail", 1)[1]
     finally:
         await containers.stop(instance)
+
+
+@pytest.mark.container
+async def test_container_spare_wakes_a_space(
+    containers: ContainerRuntime, test_image: str, tmp_path: Path
+) -> None:
+    v1 = write_app(tmp_path / "v1", APP.format(version="v1"))
+    spec = image_spec(test_image, v1, env={"GREETING": "hi", "TOKEN": "secret"}, sdk_env={"SDK": "1"})
+    await containers.keep_spares([spec], 1)
+    (spare,) = containers._spares.all()
+    client = _engine_client()
+    try:
+        container = client.containers.get(spare.instance.handle)
+        assert container.labels["spaces.spare"] == "1" and "spaces.space" not in container.labels
+        assert "SDK=1" in container.attrs["Config"]["Env"]
+        assert not [v for v in container.attrs["Config"]["Env"] if "secret" in v or "GREETING" in v]
+
+        instance = await containers.start(spec)
+        try:
+            assert (instance.handle, instance.space_id) == (spare.instance.handle, SPACE)
+            assert await get(instance) == "v1 hi"
+            log = await wait_for_text(Path(instance.log_path), "listening on 7860", timeout=30)
+            assert "woken from a spare with json imported" in log
+            assert len(containers._spares) == 0
+        finally:
+            await containers.stop(instance)
+
+        await containers.keep_spares([spec], 1)
+        (again,) = containers._spares.all()
+        await containers.keep_spares([], 0)
+        assert (await containers.status(again.instance)).state is InstanceState.MISSING
+    finally:
+        client.close()
 
 
 def test_container_available_is_false_for_a_dead_socket(tmp_path: Path) -> None:
