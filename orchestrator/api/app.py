@@ -6,13 +6,13 @@ Hub's status codes and headers, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.types import ASGIApp
 
 from orchestrator import __version__
@@ -21,14 +21,13 @@ from orchestrator.api.routers import hub_files, hub_repos, hub_runtime, lfs, log
 from orchestrator.api.signin import Signer, SignIn
 from orchestrator.auth import resolve_token
 from orchestrator.control.platform import Platform
+from orchestrator.control.spaces import find_space_by_subdomain
 from orchestrator.errors import AuthError, NotFoundError, SpacesError
 from orchestrator.gitserver.smart_http import make_git_router
-from orchestrator.naming import subdomain
 from orchestrator.proxy.app import ProxyApp, host_dispatch
 from orchestrator.proxy.gate import Admit, Gate, Headers
 from orchestrator.proxy.routes import Unavailable
 from orchestrator.stages import Stage
-from orchestrator.state.models import Space
 
 _UNAVAILABLE_TITLES = {
     Stage.BUILDING: "This Space is building",
@@ -44,11 +43,11 @@ _UNAVAILABLE_TITLES = {
 
 
 def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | None]]:
-    async def describe(sub: str) -> Unavailable | None:
+    """The page for an app host with no route: read off the event loop, by the indexed subdomain."""
+
+    def lookup(sub: str) -> Unavailable | None:
         with platform.sessions() as session:
-            space = next(
-                (s for s in session.scalars(select(Space)) if subdomain(s.owner, s.name) == sub), None
-            )
+            space = find_space_by_subdomain(session, sub)
             if space is None or space.private:
                 return None
             title = _UNAVAILABLE_TITLES.get(Stage(space.stage), f"This Space is {space.stage.lower()}")
@@ -61,6 +60,9 @@ def _describe(platform: Platform) -> Callable[[str], Awaitable[Unavailable | Non
                 space.error_message or f"{space.space_id} is {space.stage}; this page reloads by itself."
             )
             return Unavailable(503, title, message)
+
+    async def describe(sub: str) -> Unavailable | None:
+        return await asyncio.to_thread(lookup, sub)
 
     return describe
 

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Caller
@@ -43,6 +44,54 @@ def find_space_for_write(session: Session, owner: str, name: str, caller: Caller
     return space
 
 
+def find_space_by_subdomain(session: Session, sub: str) -> Space | None:
+    """The Space whose app answers at ``sub`` (an index probe: the proxy asks this per request)."""
+    return session.scalars(select(Space).where(Space.subdomain == sub)).first()
+
+
+def check_space_id_free(
+    session: Session, caller: Caller, owner: str, name: str, *, moving: Space | None = None
+) -> None:
+    """Refuse ``owner/name`` when another Space holds that id (409) or the app address it derives
+    (400: ``a-b/c`` and ``a/b-c`` are both ``a-b-c``). ``moving`` is the Space being renamed, if any.
+
+    The address clash is a 400, not a 409: ``huggingface_hub``'s ``create_repo(exist_ok=True)`` takes a
+    409 for "it exists already" and would carry on with a Space that does not.
+    """
+    others = select(Space)
+    if moving is not None:
+        others = others.where(Space.id != moving.id)
+    same_id = session.scalars(
+        others.where(func.lower(Space.owner) == owner.lower(), func.lower(Space.name) == name.lower())
+    ).first()
+    if same_id is not None:
+        if moving is not None:
+            raise ConflictError(f"You already have a Space named {owner}/{name}.")
+        raise ConflictError("You already created this space repo")
+    sub = subdomain(owner, name)
+    clash = session.scalars(others.where(Space.subdomain == sub)).first()
+    if clash is not None:
+        holder = clash.space_id if not clash.private or caller.may_read_private_of(clash.owner) else None
+        raise InvalidInputError(
+            f"{owner}/{name} cannot be used: its app address {sub!r} (lower case, '_' and '.' as '-')"
+            f" is already that of {'the Space ' + holder if holder else 'another Space'}."
+            " Choose another name."
+        )
+
+
+def flush_or_explain(
+    session: Session, caller: Caller, owner: str, name: str, *, moving: Space | None = None
+) -> None:
+    """Flush; when a concurrent request took the id or the address first, raise the same error as
+    ``check_space_id_free`` instead of the database's."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        check_space_id_free(session, caller, owner, name, moving=moving)
+        raise
+
+
 def create_space(
     session: Session,
     repos: RepoStore,
@@ -67,11 +116,7 @@ def create_space(
         raise InvalidInputError(f"Unknown SDK {sdk!r}: use one of {', '.join(SDKS)}.")
     if not session.scalars(select(User).where(User.name == owner)).first():
         raise NotFoundError(f"User {owner!r} not found.")
-    existing = session.scalars(
-        select(Space).where(func.lower(Space.owner) == owner.lower(), func.lower(Space.name) == name.lower())
-    ).first()
-    if existing is not None:
-        raise ConflictError("You already created this space repo")
+    check_space_id_free(session, caller, owner, name)
     space = Space(
         id=secrets.token_hex(12),
         owner=owner,
@@ -83,7 +128,7 @@ def create_space(
         error_message="This Space has no commit yet: push a README.md and an app file to main.",
     )
     session.add(space)
-    session.flush()
+    flush_or_explain(session, caller, owner, name)
     repos.create(owner, name)
     session.commit()
     return space

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.auth import Caller
 from orchestrator.control import spaces
 from orchestrator.control.space_settings import initial_settings
-from orchestrator.errors import ConflictError, ForbiddenError
+from orchestrator.errors import ForbiddenError
 from orchestrator.gitserver.repos import RepoStore
 from orchestrator.naming import split_space_id
 from orchestrator.state.models import Space, utcnow
@@ -62,28 +61,25 @@ def duplicate_space(
 
 
 def check_move(session: Session, caller: Caller, space: Space, to_id: str) -> tuple[str, str]:
-    """Where ``space`` may move to: a free id in a namespace the caller writes to."""
+    """Where ``space`` may move to: a free id and app address in a namespace the caller writes to."""
     owner, name = split_space_id(to_id)
     if not caller.may_write_to(owner):
         raise ForbiddenError(f"You cannot move a Space to {owner!r}: a write token of {owner} is needed.")
-    taken = session.scalars(
-        select(Space).where(
-            func.lower(Space.owner) == owner.lower(),
-            func.lower(Space.name) == name.lower(),
-            Space.id != space.id,
-        )
-    ).first()
-    if taken is not None:
-        raise ConflictError(f"You already have a Space named {owner}/{name}.")
+    spaces.check_space_id_free(session, caller, owner, name, moving=space)
     return owner, name
 
 
-def move_space(session: Session, repos: RepoStore, space: Space, owner: str, name: str) -> None:
-    """Rename ``space`` and its repository to ``owner/name`` (its instances are already stopped)."""
-    if (space.owner, space.name) != (owner, name):
-        repos.rename(space.owner, space.name, owner, name)
+def move_space(
+    session: Session, repos: RepoStore, caller: Caller, space: Space, owner: str, name: str
+) -> None:
+    """Rename ``space`` (and so its app address) and its repository to ``owner/name`` (its instances
+    are already stopped). The row is written first: a name taken meanwhile leaves the repository alone."""
+    old_owner, old_name = space.owner, space.name
     space.owner, space.name = owner, name
     space.serving_sha = None
     space.generation += 1
     space.updated_at = utcnow()
+    spaces.flush_or_explain(session, caller, owner, name, moving=space)
+    if (old_owner, old_name) != (owner, name):
+        repos.rename(old_owner, old_name, owner, name)
     session.commit()

@@ -31,12 +31,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(url: str) -> None:
-    """Apply every migration not yet applied (idempotent)."""
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply every migration not yet applied, up to ``revision`` (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

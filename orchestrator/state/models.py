@@ -11,7 +11,9 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from orchestrator import naming
 
 
 def utcnow() -> dt.datetime:
@@ -55,6 +57,10 @@ class Space(Base):
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(96))
+    subdomain: Mapped[str | None] = mapped_column(String(161), unique=True, index=True, default=None)
+    """``naming.subdomain(owner, name)``, kept in step with them: the app host's label, looked up per
+    request. ``None`` only for a Space whose address an older Space already held when migration 0002
+    added the column (until it is moved to a free name)."""
     sdk: Mapped[str] = mapped_column(String(32))
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     hardware: Mapped[str] = mapped_column(String(32), default="cpu-basic")
@@ -77,6 +83,14 @@ class Space(Base):
     @property
     def space_id(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @validates("owner", "name")
+    def _keep_subdomain(self, key: str, value: str) -> str:
+        owner = value if key == "owner" else self.owner
+        name = value if key == "name" else self.name
+        if owner is not None and name is not None:
+            self.subdomain = naming.subdomain(owner, name)
+        return value
 
 
 class Build(Base):

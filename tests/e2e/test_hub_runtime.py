@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
 from huggingface_hub import HfApi, SpaceHardware
@@ -151,6 +152,33 @@ def test_duplicate_copies_variables_not_secrets(plane: ControlPlane, carol: HfAp
     url = plane.app_url("carol", "env-copy")
     answer = Client(url, token=str(carol.token), verbose=False).predict("Ann", api_name="/greet")
     assert answer == "Howdy Ann! secret=no"
+
+
+def test_a_moved_space_answers_at_its_new_address_only(plane: ControlPlane, carol: HfApi) -> None:
+    carol.create_repo("carol/old.name", repo_type="space", space_sdk="gradio")  # no commit: no route
+    old_url, new_url = plane.app_url("carol", "old-name"), plane.app_url("carol", "new-name")
+    no_commit = "This Space has no commit yet"  # the describe page of a Space found by its address
+    before = httpx.get(old_url, timeout=10)
+    assert before.status_code == 503 and no_commit in before.json()["error"]
+    carol.move_repo("carol/old.name", "carol/New_Name", repo_type="space")
+    after = httpx.get(new_url, timeout=10)
+    assert after.status_code == 503 and no_commit in after.json()["error"]
+    gone = httpx.get(old_url, timeout=10)
+    assert gone.status_code == 404 and "There is no Space at 'carol-old-name'" in gone.json()["error"]
+    assert carol.space_info("carol/New_Name").subdomain == "carol-new-name"
+
+
+def test_names_that_share_an_app_address_are_refused(plane: ControlPlane, carol: HfApi) -> None:
+    carol.create_repo("carol/clash-app", repo_type="space", space_sdk="static")
+    other = HfApi(endpoint=plane.url, token=plane.add_user("carol-clash"))
+    with pytest.raises(BadRequestError, match=r"app address 'carol-clash-app'.*the Space carol/clash-app"):
+        other.create_repo("carol-clash/app", repo_type="space", space_sdk="static")
+    with pytest.raises(BadRequestError, match="app address 'carol-clash-app'"):
+        carol.create_repo("carol/Clash_App", repo_type="space", space_sdk="static", exist_ok=True)
+    other.create_repo("carol-clash/elsewhere", repo_type="space", space_sdk="static")
+    with pytest.raises(BadRequestError, match="app address 'carol-clash-app'"):
+        other.move_repo("carol-clash/elsewhere", "carol-clash/app", repo_type="space")
+    assert other.space_info("carol-clash/elsewhere").subdomain == "carol-clash-elsewhere"
 
 
 def test_example_script_exists() -> None:

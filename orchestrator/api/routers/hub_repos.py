@@ -142,10 +142,14 @@ async def move_repo(
         to_owner, to_name = transfers.check_move(session, caller, space, body.toRepo)
         space_pk = space.id
     await platform.reconciler.stop_space(space_pk)
-    with platform.sessions() as session:
-        row = session.get_one(Space, space_pk)
-        await asyncio.to_thread(transfers.move_space, session, platform.repos, row, to_owner, to_name)
-    platform.reconciler.poke(space_pk)
+    try:
+        with platform.sessions() as session:
+            row = session.get_one(Space, space_pk)
+            await asyncio.to_thread(
+                transfers.move_space, session, platform.repos, caller, row, to_owner, to_name
+            )
+    finally:  # moved or not (a name taken meanwhile), the Space starts again
+        platform.reconciler.poke(space_pk)
     return {}
 
 
