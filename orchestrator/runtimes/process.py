@@ -10,6 +10,7 @@ reaped by a waiter thread. It knows nothing of builds, health checks or routing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,25 @@ def free_port() -> int:
         return port
 
 
+def reserve_port() -> socket.socket:
+    """A socket bound, with ``SO_REUSEADDR`` and without listening, to a free localhost port.
+
+    While it is open the kernel gives that port to nobody else: neither ``bind`` to port 0 nor the
+    source port of an outgoing connection, which a port from ``free_port`` may become in the seconds an
+    app takes to import its SDK (Gradio then silently listens on the next port, 7861-style, while the
+    readiness check waits on this one). Servers that set ``SO_REUSEADDR`` themselves (uvicorn, tornado,
+    ``http.server``) still bind and listen on it.
+    """
+    reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        reservation.bind(("127.0.0.1", 0))
+    except OSError:
+        reservation.close()
+        raise
+    return reservation
+
+
 def instance_env(spec: LaunchSpec, *, venv: Path, port: int, instance_id: str) -> dict[str, str]:
     """The complete environment of one instance: the Space's variables plus what the runtime decides."""
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
@@ -69,6 +89,10 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_EXIT_COLLECT_SECONDS = 5.0
+"""How long ``status`` waits for a child that /proc says has ended to be collected."""
+
+
 @dataclass
 class _Standby:
     instance: Instance
@@ -88,6 +112,8 @@ class ProcessRuntime(Runtime):
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._standbys: dict[str, _Standby] = {}
         self._spares: Spares[_Standby] = Spares(_spare_key)
+        self._ports: dict[str, socket.socket] = {}
+        """Port reservations of the instances this runtime started (by instance id), held until stop."""
 
     # -- starting ---------------------------------------------------------------------------------
 
@@ -96,8 +122,9 @@ class ProcessRuntime(Runtime):
         standby = await self._take_standby(spec) or await self._take_spare(spec)
         if standby is not None:
             # The port is chosen now, not when the standby started: nothing held it while it waited (for
-            # minutes or days), and another program may listen on it by now.
-            instance = replace(standby.instance, port=free_port())
+            # minutes or days), and another program may listen on it by now. It is reserved until the
+            # instance stops, so that nothing takes it before the app listens.
+            instance = replace(standby.instance, port=self._reserve(standby.instance.instance_id))
             env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance.instance_id)
             request: dict[str, object] = {
                 "app_dir": str(Path(spec.artifact.app_dir).resolve()),
@@ -117,11 +144,24 @@ class ProcessRuntime(Runtime):
                     log_file=str(log_path),
                     exit_file=str(_exit_file(log_path)),
                 )
-            _write_atomically(standby.start_file, json.dumps(request))
+            try:
+                _write_atomically(standby.start_file, json.dumps(request))
+            except BaseException:
+                self._release(instance.instance_id)
+                raise
             return instance
 
         mode = ["run", spec.app_file] if spec.module is None else ["module", spec.module, *spec.module_args]
-        instance, _process = self._launch(spec, venv, mode=mode, cwd=Path(spec.artifact.app_dir))
+        instance_id = new_instance_id()
+        # A custom command's server may not set SO_REUSEADDR, and could not bind a reserved port.
+        port = None if spec.command else self._reserve(instance_id)
+        try:
+            instance, _process = self._launch(
+                spec, venv, mode=mode, cwd=Path(spec.artifact.app_dir), instance_id=instance_id, port=port
+            )
+        except BaseException:
+            self._release(instance_id)
+            raise
         return instance
 
     async def prepare_standby(self, spec: LaunchSpec) -> None:
@@ -189,10 +229,12 @@ class ProcessRuntime(Runtime):
         cwd: Path,
         instance_id: str | None = None,
         log_path: Path | None = None,
+        port: int | None = None,
     ) -> tuple[Instance, subprocess.Popen[bytes]]:
-        """Start the launcher (or the spec's own command) in ``mode`` on a fresh port, logging to a file."""
+        """Start the launcher (or the spec's own command) in ``mode`` on ``port`` (default: a free one),
+        logging to a file."""
         instance_id = instance_id or new_instance_id()
-        port = free_port()
+        port = port or free_port()
         log_path = log_path or self.log_path(spec.space_id, instance_id)
         argv = list(spec.command) or [
             str(venv / "bin" / "python"),
@@ -226,6 +268,8 @@ class ProcessRuntime(Runtime):
         for space_id in list(self._standbys):
             await self.discard_standby(space_id)
         await self.keep_spares((), 0)
+        for instance_id in list(self._ports):  # the instances go on; a restarted plane reserves no port
+            self._release(instance_id)
 
     # -- observing and stopping -------------------------------------------------------------------
 
@@ -234,7 +278,10 @@ class ProcessRuntime(Runtime):
         if child is not None:
             code = child.poll()
             if code is None and not procfs.is_instance(child.pid, instance.instance_id):
-                code = await asyncio.to_thread(child.wait)  # ended; the reaper thread is collecting it
+                # Ended (the reaper thread is collecting it), unless /proc misread a live child: then
+                # the bounded wait times out and it counts as running, to be looked at again.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = await asyncio.to_thread(child.wait, _EXIT_COLLECT_SECONDS)
             if code is None:
                 return InstanceStatus(InstanceState.RUNNING)
             return InstanceStatus(InstanceState.EXITED, _exit_status(code))
@@ -282,11 +329,28 @@ class ProcessRuntime(Runtime):
                 procfs.signal_group(pid, signal.SIGKILL)
         if child is not None:
             await asyncio.to_thread(child.wait)
+        self._release(instance.instance_id)
         Path(instance.log_path).with_name(f"run-{instance.instance_id}.start.json").unlink(missing_ok=True)
         for suffix in (".start.json", ".log", ".exit"):  # a spare's own files, adopted by a Space or not
             (self.logs_dir / SPARES_FOLDER / f"run-{instance.instance_id}{suffix}").unlink(missing_ok=True)
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    def _reserve(self, instance_id: str) -> int:
+        """A free localhost port for ``instance_id``'s app, held for it until the instance stops."""
+        self._release(instance_id)
+        try:
+            reservation = reserve_port()
+        except OSError as error:
+            raise RuntimeBackendError(f"No free localhost port for the app: {error}") from error
+        self._ports[instance_id] = reservation
+        port: int = reservation.getsockname()[1]
+        return port
+
+    def _release(self, instance_id: str) -> None:
+        reservation = self._ports.pop(instance_id, None)
+        if reservation is not None:
+            reservation.close()
 
     def _venv(self, spec: LaunchSpec) -> Path:
         if spec.artifact.kind != "venv":

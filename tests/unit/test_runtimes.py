@@ -218,6 +218,41 @@ async def test_process_standby_with_other_deps_is_discarded(
         await processes.stop(instance)
 
 
+def _port_taken_by_others(port: int) -> bool:
+    """Whether a program that binds ``port`` plainly (no ``SO_REUSEADDR``), as an outgoing connection's
+    source port or another ``bind`` would, is refused it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stranger:
+        try:
+            stranger.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "standby"])
+async def test_process_port_is_held_for_the_app_until_it_stops(
+    processes: ProcessRuntime, tmp_path: Path, warm: bool
+) -> None:
+    # The port is chosen before the app imports its SDK, which takes seconds on a loaded machine. Were
+    # it free meanwhile, another program could take it and Gradio would listen on the next port while
+    # the readiness check waits on this one (a Space stuck in APP_STARTING). The app here binds only
+    # once told to, so the port is checked in that window; it binds with SO_REUSEADDR, like servers do.
+    go = tmp_path / "go"
+    slow_app = f"import pathlib, time\nwhile not pathlib.Path({str(go)!r}).exists(): time.sleep(0.02)\n"
+    app_dir = write_app(tmp_path / "v1", slow_app + APP.format(version="v1"))
+    spec = venv_spec(app_dir)
+    if warm:
+        await processes.prepare_standby(spec)
+    instance = await processes.start(spec)
+    try:
+        assert _port_taken_by_others(instance.port)
+        go.touch()
+        assert await get(instance) == "v1 hi"
+    finally:
+        await processes.stop(instance)
+    assert not processes._ports  # released (the port itself may sit in TIME_WAIT a while)
+
+
 async def test_process_crash_is_exited_with_traceback(processes: ProcessRuntime, tmp_path: Path) -> None:
     app_dir = write_app(tmp_path / "bad", CRASHING_APP)
     instance = await processes.start(venv_spec(app_dir))
