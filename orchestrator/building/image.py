@@ -33,6 +33,7 @@ from orchestrator.building.static import static_artifact
 from orchestrator.building.static_image import StaticBuilds
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
+from orchestrator.runtimes.engine import image_exists
 
 CONTAINERFILE_NAME = ".spaces/Containerfile"
 APP_CONTAINERFILE = ".spaces/Containerfile.app"
@@ -150,11 +151,7 @@ class ImageEngine(BuildEngine):
         (context / APP_CONTAINERFILE).write_text(f"FROM {deps_tag} AS deps\n" + render_app_stage(plan))
 
     def _image_exists(self, tag: str) -> bool:
-        try:
-            self.client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            return False
-        return True
+        return image_exists(self.client, tag)
 
     def _build_dockerfile(
         self,

@@ -37,6 +37,7 @@ from orchestrator.building.errors import BuildError
 from orchestrator.building.static import build_dir, static_artifact
 from orchestrator.logs import LogWriter
 from orchestrator.runtimes.base import Artifact
+from orchestrator.runtimes.engine import image_exists
 
 BUILDER_LABEL = "spaces.static-builder"
 """On a builder container: the image repository of the Space it builds."""
@@ -153,11 +154,7 @@ class StaticBuilds:
                 container.remove(force=True)
 
     def _image_exists(self, tag: str) -> bool:
-        try:
-            self.client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            return False
-        return True
+        return image_exists(self.client, tag)
 
     def _lock(self, image_repository: str) -> threading.Lock:
         with self._locks_lock:

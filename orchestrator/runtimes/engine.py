@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import docker
+import docker.errors
 from docker.errors import DockerException
 
 DEFAULT_SOCKETS = ("unix:///var/run/docker.sock", "unix:///run/podman/podman.sock")
@@ -53,3 +54,12 @@ def find_engine(base_url: str | None = None) -> str | None:
         if answers(url):
             return url
     return None
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    """Whether the engine has an image named ``tag`` (blocking)."""
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
-
 from orchestrator.testing import SPACES_CLI, ControlPlane, SpaceRepo
-
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def test_build_log_streams_while_building(plane: ControlPlane, tmp_path: Path) -> None:
@@ -34,19 +27,6 @@ def test_build_log_streams_while_building(plane: ControlPlane, tmp_path: Path) -
     assert "Build succeeded" in rest
     runtime = plane.wait_settled("dave/logs", token, repo.head)
     assert runtime["stage"] == "RUNNING"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"spaces_test_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_control_plane_on_postgresql(postgres_url: str, tmp_path: Path) -> None:

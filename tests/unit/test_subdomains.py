@@ -4,11 +4,9 @@ kept in step with renames, unique, and refused with a clear message when two ids
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -36,8 +34,6 @@ from orchestrator.naming import subdomain
 from orchestrator.state.database import MIGRATIONS_DIR, make_engine, make_sessionmaker, migrate
 from orchestrator.state.models import Space, User
 
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 # (id, owner, name, created_at day): "a-b/c" and "a/b-c" share "a-b-c"; the older one keeps it.
 OLD_SPACES = [
     ("s1", "alice", "My_App.v2", 1),
@@ -50,21 +46,6 @@ OLD_SPACES = [
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'spaces.db'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"spaces_unit_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
