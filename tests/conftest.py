@@ -26,3 +26,11 @@ def postgres_url() -> Iterator[str]:
             yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         finally:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print why each rerun test failed the first time (pytest-rerunfailures lists only its name), so a
+    flaky failure in CI leaves its traceback behind."""
+    for report in terminalreporter.stats.get("rerun", []):
+        terminalreporter.write_sep("-", f"first failure of {report.nodeid} (passed or failed on rerun)")
+        terminalreporter.write_line(str(report.longrepr)[-4000:])

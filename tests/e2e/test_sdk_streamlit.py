@@ -28,12 +28,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+LOADS = 3
+
+
 def greet_in_browser(url: str, name: str) -> str:
     """Open the app, type ``name`` into the text input, press Enter; return the greeting shown.
 
-    If the widget never renders, the page is loaded once more and what the first load showed is
-    reported as a warning: a rare first-load failure after a warm-standby deploy was seen twice in CI
-    runs on a loaded machine and never reproduced alone, so it stays visible instead of hidden.
+    If the widget never renders, the page is loaded again (up to ``LOADS`` times in all) and what the
+    failed load showed is reported as a warning. The failures seen in CI runs on the container runtime
+    were Chromium's own: its console showed ``net::ERR_NETWORK_CHANGED``, which Chromium raises for every
+    request in flight when the machine's network interfaces change, as they do whenever the container
+    engine starts or removes a container (the deploy's standby, the old version leaving). A browser on
+    another machine never sees that; one on this machine does, so the test retries rather than hides it.
     """
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
@@ -51,16 +57,19 @@ def greet_in_browser(url: str, name: str) -> str:
         try:
             field = page.get_by_label("Your name")
             page.goto(url, timeout=60_000)
-            try:
-                field.wait_for(timeout=45_000)
-            except sync_api.Error as exc:
-                warnings.warn(
-                    f"Streamlit widget did not render on first load; reloading:\n{diagnostics(exc)}",
-                    stacklevel=1,
-                )
-                console.clear()
-                page.reload(timeout=60_000)
-                field.wait_for(timeout=45_000)
+            for load in range(1, LOADS + 1):
+                try:
+                    field.wait_for(timeout=45_000 if load == 1 else 20_000)
+                    break
+                except sync_api.Error as exc:
+                    if load == LOADS:
+                        raise
+                    warnings.warn(
+                        f"Streamlit widget did not render on load {load}; reloading:\n{diagnostics(exc)}",
+                        stacklevel=1,
+                    )
+                    console.clear()
+                    page.reload(timeout=60_000)
             page.get_by_text("Hello nobody!").wait_for(timeout=30_000)
             field.fill(name)
             field.press("Enter")
