@@ -47,7 +47,7 @@ def _connection_tokens(value: bytes) -> frozenset[bytes]:
     return frozenset(tokens - {b"keep-alive", b"close", b""})
 
 
-def _is_proxy(name: bytes) -> bool:
+def is_proxy_header(name: bytes) -> bool:
     """``Proxy-*`` (lower case): headers for a proxy, never for the app or the client."""
     return len(name) > 6 and name[0] == 112 and name.startswith(b"proxy-")  # 112: "p"
 
@@ -79,7 +79,7 @@ def forwarded_headers(
                 continue
             else:
                 continue
-        elif _is_proxy(name):
+        elif is_proxy_header(name):
             continue
         headers.append(header)
     if extra:
@@ -133,7 +133,7 @@ def response_headers(headers: list[Header], added: Sequence[Header] = ()) -> lis
         if name in HOP_BY_HOP:
             if name == b"connection":
                 extra = _connection_tokens(header[1])
-        elif not _is_proxy(name):
+        elif not is_proxy_header(name):
             kept.append(header)
     if added:
         extra = extra | {name for name, _ in added}

@@ -8,6 +8,7 @@ plain socket to control exactly what goes over one connection.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -314,3 +315,64 @@ async def test_open_connections_counts_requests_in_flight(door: Door) -> None:
         await _eventually(lambda: door.routes.open_connections("a") == 1)
         assert await door.routes.wait_idle("a", timeout=5)
         assert (await request).text == "slow"
+
+
+async def test_plain_request_heads_go_as_sent_with_forwarding_added(door: Door) -> None:
+    """A head with nothing hop-by-hop (``Connection: keep-alive`` aside) is forwarded as the client
+    sent it, ``X-Forwarded-*`` appended once; one with forwarding headers of its own is rewritten."""
+    reader, writer = await door.raw()
+    writer.write(_get("/headers", door.host(), "X-Mixed-Case: Yes\r\nConnection: keep-alive\r\n"))
+    received = json.loads((await _read_response(reader))[2])
+    names = [name for name, _ in received]
+    for name in ("host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-mixed-case"):
+        assert names.count(name) == 1, (name, received)
+    assert dict(received)["x-mixed-case"] == "Yes"
+    assert dict(received)["x-forwarded-for"] == "127.0.0.1"
+    assert dict(received)["x-forwarded-host"] == door.host()
+    writer.write(_get("/headers", door.host(), "X-Forwarded-For: 203.0.113.7\r\n"))
+    received = json.loads((await _read_response(reader))[2])
+    assert [value for name, value in received if name == "x-forwarded-for"] == ["203.0.113.7, 127.0.0.1"]
+    body = b"x" * 1000
+    head = f"POST /upload HTTP/1.1\r\nHost: {door.host()}\r\nContent-Length: {len(body)}\r\n\r\n"
+    writer.write(head.encode() + body)
+    assert json.loads((await _read_response(reader))[2]) == {"bytes": 1000}
+    writer.close()
+
+
+async def _fixed_app(answer: bytes) -> tuple[asyncio.Server, int]:
+    """An app that answers every request on a connection with ``answer`` (requests are one read)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(answer)
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "passed", "dropped"),
+    [
+        (b"X-App: 1\r\nConnection: keep-alive\r\n", {b"x-app": b"1"}, ()),  # goes as the app sent it
+        (
+            b"X-App: 1\r\nKeep-Alive: timeout=5\r\nProxy-Note: x\r\n",
+            {b"x-app": b"1"},
+            (b"keep-alive", b"proxy-note"),
+        ),
+    ],
+)
+async def test_app_heads_lose_hop_by_hop_headers(
+    door: Door, extra: bytes, passed: dict[bytes, bytes], dropped: tuple[bytes, ...]
+) -> None:
+    server, port = await _fixed_app(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + extra + b"\r\nok")
+    door.routes.set("alice-hello", Route("fixed", "127.0.0.1", port))
+    reader, writer = await door.raw()
+    for _ in range(2):  # the same pooled connection to the app, twice
+        writer.write(_get("/", door.host()))
+        status, headers, body = await _read_response(reader)
+        assert (status, body) == (b"HTTP/1.1 200 OK", b"ok")
+        assert {name: headers[name] for name in passed} == passed
+        assert not [name for name in dropped if name in headers]
+    writer.close()
+    server.close()

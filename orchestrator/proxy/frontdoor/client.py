@@ -25,7 +25,7 @@ from orchestrator.proxy.frontdoor import heads
 from orchestrator.proxy.frontdoor.eager import run_eagerly
 from orchestrator.proxy.frontdoor.upstream import Address, Upstream, no_delay
 from orchestrator.proxy.gate import Forward, Refuse
-from orchestrator.proxy.headers import Header
+from orchestrator.proxy.headers import NOT_FORWARDED, Header, is_proxy_header
 from orchestrator.proxy.routes import Route, Unavailable
 
 if TYPE_CHECKING:
@@ -39,8 +39,12 @@ _CONNECTING: Final = 2
 _QUEUED: Final = 4
 _FLOW: Final = 8
 
-_Head = tuple[bytes, bytes, list[Header], bool, bool, bool]
-"""A request head waiting its turn: method, target, headers, keep-alive, upgrade, HTTP/1.1."""
+_Head = tuple[bytes, bytes, list[Header], bool, bool, bool, bytes]
+"""A request head waiting its turn: method, target, headers, keep-alive, upgrade, HTTP/1.1, and the
+head as the client sent it when it may be forwarded so (see ``on_headers_complete``), else ``b""``."""
+
+# Request headers that make a head need rewriting (``Connection`` but for ``keep-alive`` too).
+_NOT_PLAIN: Final = (NOT_FORWARDED - {b"connection"}) | {b"x-forwarded-for"}
 _Event = _Head | bytes | None
 """What the parser saw of a request that waits its turn: its head, a piece of body, or its end."""
 
@@ -79,6 +83,14 @@ class ClientConnection(asyncio.Protocol):
         self._url = b""
         self._headers: list[Header] = []
         self._head_bytes = 0
+        self._between = True
+        """No request has begun that the data read so far does not finish."""
+        self._chunk = b""
+        """The data being parsed, while the request in it began at its first byte."""
+        self._plain = True
+        """The request's headers so far are all end-to-end (``Connection: keep-alive`` aside)."""
+        self._raw_head = b""
+        self._host = b""
         self._first = True
         self._prefix: list[bytes] | None = []
         self._raw = False  # client bytes go to the upstream unparsed (tunnel or WebSocket handshake)
@@ -138,6 +150,7 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._prefix is not None:
             self._prefix.append(data)
+        self._chunk = data if self._between else b""
         try:
             self._parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -210,6 +223,8 @@ class ClientConnection(asyncio.Protocol):
     # ----- httptools: the client's requests -----------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._between = False
+        self._plain = True
         self._url = b""
         self._headers = []
         self._head_bytes = 0
@@ -223,12 +238,26 @@ class ClientConnection(asyncio.Protocol):
             self.transport.write(_TOO_LARGE)
             self.transport.close()
             raise HttpParserError("request head too large")
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        self._headers.append((name, value))
+        if (
+            name in _NOT_PLAIN
+            or (name == b"connection" and value.lower() != b"keep-alive")
+            or is_proxy_header(name)
+        ):
+            self._plain = False
 
     def on_headers_complete(self) -> None:
         if self._raw:
             return
         parser = self._parser
+        # The head as it came, when it began this read: forwarded as is, with X-Forwarded-* added.
+        raw = b""
+        chunk = self._chunk
+        if self._plain and chunk:
+            end = chunk.find(b"\r\n\r\n")
+            if end > 0:
+                raw = chunk[: end + 2]
         head = (
             parser.get_method(),
             self._url,
@@ -236,6 +265,7 @@ class ClientConnection(asyncio.Protocol):
             parser.should_keep_alive(),
             parser.should_upgrade(),
             parser.get_http_version() == "1.1",
+            raw,
         )
         if self._active or self._backlog:
             self._backlog.append(head)
@@ -252,6 +282,8 @@ class ClientConnection(asyncio.Protocol):
             self._request_body(body)
 
     def on_message_complete(self) -> None:
+        self._between = True
+        self._chunk = b""  # a next request in the same data does not start at its first byte
         if self._raw and self._prefix is not None:
             return
         if self._backlog:
@@ -283,6 +315,7 @@ class ClientConnection(asyncio.Protocol):
         keep_alive: bool,
         upgrade: bool,
         http11: bool,
+        raw: bytes,
     ) -> None:
         self._active = True
         self._started = time.monotonic()
@@ -305,6 +338,8 @@ class ClientConnection(asyncio.Protocol):
             elif name == b"upgrade" and upgrade:
                 upgrade_to = value
         self._upgrade = upgrade_to
+        self._host = host
+        self._raw_head = raw if http11 and not upgrade and raw.startswith(method) else b""
         if upgrade_to is not None:
             self._keep_alive = False  # after a refused or failed handshake the parser cannot go on
         subdomain = self.door.subdomain_of(host)
@@ -376,14 +411,17 @@ class ClientConnection(asyncio.Protocol):
 
     def _forward_to(self, address: Address) -> None:
         self._address = address
-        self._head = heads.request_head(
-            self._method,
-            self._target,
-            self._request,
-            self._client_ip,
-            chunked=self._request_chunked,
-            upgrade=self._upgrade,
-        )
+        if self._raw_head and not self._request_chunked:
+            self._head = self._raw_head + heads.forwarding(self._client_ip, self._host)
+        else:
+            self._head = heads.request_head(
+                self._method,
+                self._target,
+                self._request,
+                self._client_ip,
+                chunked=self._request_chunked,
+                upgrade=self._upgrade,
+            )
         if self._expect_continue and self._http11:
             self.transport.write(heads.CONTINUE)
         upstream = self.door.pool.take(address)
@@ -552,6 +590,7 @@ class ClientConnection(asyncio.Protocol):
         headers: list[Header],
         sized: bool,
         chunked: bool,
+        raw: bytes,
     ) -> None:
         if upstream.peer is not None:  # the API tunnel never parses
             return
@@ -581,16 +620,21 @@ class ClientConnection(asyncio.Protocol):
                 self._chunked_out = True
             else:
                 self._keep_alive = False
-        self._out.append(
-            heads.response_head(
-                status,
-                reason,
-                headers,
-                self._added,
-                chunked=self._chunked_out,
-                close=not self._keep_alive,
+        if raw and self._keep_alive and not self._chunked_out and not self._added:
+            # Nothing to rewrite: the app's own head goes on as it came.
+            self._out.append(raw)
+            self._out.append(heads.CRLF)
+        else:
+            self._out.append(
+                heads.response_head(
+                    status,
+                    reason,
+                    headers,
+                    self._added,
+                    chunked=self._chunked_out,
+                    close=not self._keep_alive,
+                )
             )
-        )
         if self._method == b"HEAD":
             self._upstream = None
             upstream.finish_early()

@@ -89,6 +89,16 @@ def request_head(
     return b"".join(parts)
 
 
+def forwarding(client_ip: bytes, host: bytes) -> bytes:
+    """The ``X-Forwarded-*`` lines and the blank line that end a head forwarded as the client sent it
+    (one with no hop-by-hop or forwarding headers of its own): what ``request_head`` appends."""
+    parts = [b"x-forwarded-for: ", client_ip, CRLF] if client_ip else []
+    if host:
+        parts += (b"x-forwarded-host: ", host, CRLF)
+    parts.append(b"x-forwarded-proto: http\r\n\r\n")
+    return b"".join(parts)
+
+
 def response_head(
     status: int,
     reason: bytes,

@@ -17,7 +17,7 @@ from typing import Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from orchestrator.proxy.headers import Header
+from orchestrator.proxy.headers import Header, is_proxy_header
 
 Address = tuple[str, int] | str
 """``(host, port)`` for TCP, a path for a unix socket."""
@@ -25,6 +25,10 @@ Address = tuple[str, int] | str
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Below uvicorn's default keep-alive (5 s), so a pooled connection is not reused just as the app closes it.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
+
+
+_NOT_PLAIN = frozenset({b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
+"""Hop-by-hop response headers (``Connection`` aside) that make a head need rewriting."""
 
 
 def no_delay(transport: asyncio.Transport) -> None:
@@ -46,9 +50,12 @@ class Owner(Protocol):
         headers: list[Header],
         sized: bool,
         chunked: bool,
+        raw: bytes,
     ) -> None:
         """The app's status and headers; its body is ``sized`` (Content-Length), ``chunked``, or neither
-        (it ends when the app closes the connection)."""
+        (it ends when the app closes the connection). ``raw``: the head as the app sent it, status line
+        and header lines without the blank line, when it is HTTP/1.1 and holds no hop-by-hop header but
+        ``Connection: keep-alive`` (so it may go to the client as it is); else ``b""``."""
 
     def response_body(self, data: bytes) -> None: ...
 
@@ -93,6 +100,12 @@ class Upstream(asyncio.Protocol):
         self._sized = False
         self._chunked = False
         self._informational = False
+        self._between = True
+        """No response has begun that the data read so far does not finish."""
+        self._chunk = b""
+        """The data being parsed, while the response in it began at its first byte."""
+        self._plain = True
+        """The response's headers so far are all end-to-end (``Connection: keep-alive`` aside)."""
 
     # ----- asyncio ------------------------------------------------------------------------------
 
@@ -106,6 +119,7 @@ class Upstream(asyncio.Protocol):
             return
         self.answered = True
         owner = self.owner
+        self._chunk = data if self._between else b""
         try:
             self._parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -143,11 +157,21 @@ class Upstream(asyncio.Protocol):
 
     # ----- httptools ----------------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        self._between = False
+        self._plain = True
+
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
+        if (
+            name in _NOT_PLAIN
+            or (name == b"connection" and value.lower() != b"keep-alive")
+            or is_proxy_header(name)
+        ):
+            self._plain = False
         if name == b"content-length":
             self._sized = True
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
@@ -159,14 +183,22 @@ class Upstream(asyncio.Protocol):
         headers, reason, sized, chunked = self._headers, self._reason, self._sized, self._chunked
         self._headers, self._reason, self._sized, self._chunked = [], b"", False, False
         self._informational = 100 <= status < 200 and status != 101
+        raw = b""
+        chunk = self._chunk
+        if self._plain and chunk and chunk.startswith(b"HTTP/1.1 "):
+            end = chunk.find(b"\r\n\r\n")
+            if end > 0:
+                raw = chunk[: end + 2]
         if self.owner is not None:
-            self.owner.response_head(self, status, reason, headers, sized and not chunked, chunked)
+            self.owner.response_head(self, status, reason, headers, sized and not chunked, chunked, raw)
 
     def on_body(self, body: bytes) -> None:
         if self.owner is not None:
             self.owner.response_body(body)
 
     def on_message_complete(self) -> None:
+        self._between = True
+        self._chunk = b""  # a next response in the same data does not start at its first byte
         if self._informational:
             self._informational = False
             return
