@@ -176,12 +176,7 @@ class ProcessRuntime(Runtime):
         instance_id = new_instance_id()
         start_file = self.log_path(spec.space_id, instance_id).with_name(f"run-{instance_id}.start.json")
         start_file.unlink(missing_ok=True)
-        mode = ["standby", str(start_file), "--preload", ",".join(spec.preload), "--parent", str(os.getpid())]
-        instance, process = self._launch(
-            spec, venv, mode=mode, cwd=start_file.parent, instance_id=instance_id
-        )
-        env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance.instance_id)
-        self._standbys[spec.space_id] = _Standby(instance, process, spec.artifact.reference, env, start_file)
+        self._standbys[spec.space_id] = self._launch_standby(spec, venv, instance_id, start_file)
 
     async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
         to_start, to_stop = self._spares.plan(specs, limit, lambda spare: spare.process.poll() is None)
@@ -195,22 +190,27 @@ class ProcessRuntime(Runtime):
 
     def _launch_spare(self, spec: LaunchSpec) -> _Standby:
         """A standby of ``spec``'s dependencies that belongs to no Space (``Instance.space_id`` empty)."""
-        neutral = neutral_spec(spec)
-        venv = self._venv(spec)
         folder = self.logs_dir / SPARES_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         instance_id = new_instance_id()
         start_file = folder / f"run-{instance_id}.start.json"
+        log_path = start_file.with_name(f"run-{instance_id}.log")
+        return self._launch_standby(neutral_spec(spec), self._venv(spec), instance_id, start_file, log_path)
+
+    def _launch_standby(
+        self,
+        spec: LaunchSpec,
+        venv: Path,
+        instance_id: str,
+        start_file: Path,
+        log_path: Path | None = None,
+    ) -> _Standby:
+        """Start the launcher with ``spec``'s preload imported, waiting for ``start_file`` to name an app."""
         mode = ["standby", str(start_file), "--preload", ",".join(spec.preload), "--parent", str(os.getpid())]
         instance, process = self._launch(
-            neutral,
-            venv,
-            mode=mode,
-            cwd=folder,
-            instance_id=instance_id,
-            log_path=start_file.with_name(f"run-{instance_id}.log"),
+            spec, venv, mode=mode, cwd=start_file.parent, instance_id=instance_id, log_path=log_path
         )
-        env = instance_env(neutral, venv=venv, port=instance.port, instance_id=instance_id)
+        env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance_id)
         return _Standby(instance, process, spec.artifact.reference, env, start_file)
 
     async def _take_spare(self, spec: LaunchSpec) -> _Standby | None:
