@@ -113,7 +113,10 @@ class Gate:
     async def decide(
         self, subdomain: str, headers: Headers, path: bytes = b"", query: bytes = b""
     ) -> Forward | Refuse:
-        """Where one request goes. ``path`` (raw, without the query) is needed only for sign-in."""
+        """Where one request goes. ``path`` (raw, without the query) is needed only for sign-in.
+
+        A policy added here must also make ``route_now`` answer ``None``: relays ask it first.
+        """
         if path == SIGN_IN_PATH and self._sign_in is not None:
             return Refuse(self._sign_in(subdomain, query))
         route = self.routes.get(subdomain)

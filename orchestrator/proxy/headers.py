@@ -66,36 +66,50 @@ def forwarded_headers(
     extra: frozenset[bytes] = frozenset()
     for header in client_headers:
         name = header[0]
-        if name in dropped or name in _SPECIAL:
-            if name == b"host":
-                host = header[1]
-                if name in dropped:
-                    continue
-            elif name == b"x-forwarded-for":
-                forwarded_for = header[1]
-                continue
-            elif name == b"connection":
-                extra = _connection_tokens(header[1])
-                continue
-            else:
-                continue
-        elif is_proxy_header(name):
+        if name == b"host":
+            host = header[1]
+        elif name == b"x-forwarded-for":
+            forwarded_for = header[1]
+            continue
+        elif name == b"connection":
+            extra = _connection_tokens(header[1])
+            continue
+        if name in dropped or is_proxy_header(name):
             continue
         headers.append(header)
     if extra:
         headers = [header for header in headers if header[0] not in extra]
+    headers += forwarding(forwarded_for, client_ip, host, scheme)
+    return headers
+
+
+def forwarding(forwarded_for: bytes, client_ip: bytes, host: bytes, scheme: str) -> list[Header]:
+    """``X-Forwarded-For`` (the client's chain, if it sent one, and ``client_ip``), ``-Host`` and
+    ``-Proto``: what the proxy adds to every request it forwards."""
     if client_ip:
         forwarded_for = forwarded_for + b", " + client_ip if forwarded_for else client_ip
-    if forwarded_for:
-        headers.append((b"x-forwarded-for", forwarded_for))
+    headers = [(b"x-forwarded-for", forwarded_for)] if forwarded_for else []
     if host:
         headers.append((b"x-forwarded-host", host))
     headers.append((b"x-forwarded-proto", _PROTO.get(scheme, b"http")))
     return headers
 
 
-# Names ``forwarded_headers`` looks at even when they pass.
-_SPECIAL: Final = frozenset({b"host", b"x-forwarded-for", b"connection"})
+# Headers that make a head need rewriting before it is passed on, besides ``Proxy-*`` and a
+# ``Connection`` that says more than ``keep-alive``: in a request, those not forwarded and forwarding
+# headers to merge; in a response, the hop-by-hop ones.
+_REWRITTEN_IN_REQUESTS: Final = (NOT_FORWARDED - {b"connection"}) | {b"x-forwarded-for"}
+_REWRITTEN_IN_RESPONSES: Final = HOP_BY_HOP - {b"connection"}
+
+
+def passes_as_is(name: bytes, value: bytes, *, request: bool) -> bool:
+    """Whether a head holding this header (lower-case name) may be passed on as it came, the request's
+    ``X-Forwarded-*`` appended: the header rules above would leave it unchanged (a ``Connection:
+    keep-alive`` stays, which says what HTTP/1.1 means anyway)."""
+    if name == b"connection":
+        return value.lower() == b"keep-alive"
+    rewritten = _REWRITTEN_IN_REQUESTS if request else _REWRITTEN_IN_RESPONSES
+    return name not in rewritten and not is_proxy_header(name)
 
 
 def _client_ip(scope: Scope) -> bytes:

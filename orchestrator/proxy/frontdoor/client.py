@@ -25,7 +25,7 @@ from orchestrator.proxy.frontdoor import heads
 from orchestrator.proxy.frontdoor.eager import run_eagerly
 from orchestrator.proxy.frontdoor.upstream import Address, Upstream, no_delay
 from orchestrator.proxy.gate import Forward, Refuse
-from orchestrator.proxy.headers import NOT_FORWARDED, Header, is_proxy_header
+from orchestrator.proxy.headers import Header, passes_as_is
 from orchestrator.proxy.routes import Route, Unavailable
 
 if TYPE_CHECKING:
@@ -43,8 +43,6 @@ _Head = tuple[bytes, bytes, list[Header], bool, bool, bool, bytes]
 """A request head waiting its turn: method, target, headers, keep-alive, upgrade, HTTP/1.1, and the
 head as the client sent it when it may be forwarded so (see ``on_headers_complete``), else ``b""``."""
 
-# Request headers that make a head need rewriting (``Connection`` but for ``keep-alive`` too).
-_NOT_PLAIN: Final = (NOT_FORWARDED - {b"connection"}) | {b"x-forwarded-for"}
 _Event = _Head | bytes | None
 """What the parser saw of a request that waits its turn: its head, a piece of body, or its end."""
 
@@ -240,11 +238,7 @@ class ClientConnection(asyncio.Protocol):
             raise HttpParserError("request head too large")
         name = name.lower()
         self._headers.append((name, value))
-        if (
-            name in _NOT_PLAIN
-            or (name == b"connection" and value.lower() != b"keep-alive")
-            or is_proxy_header(name)
-        ):
+        if not passes_as_is(name, value, request=True):
             self._plain = False
 
     def on_headers_complete(self) -> None:
@@ -252,12 +246,7 @@ class ClientConnection(asyncio.Protocol):
             return
         parser = self._parser
         # The head as it came, when it began this read: forwarded as is, with X-Forwarded-* added.
-        raw = b""
-        chunk = self._chunk
-        if self._plain and chunk:
-            end = chunk.find(b"\r\n\r\n")
-            if end > 0:
-                raw = chunk[: end + 2]
+        raw = heads.head_at_start(self._chunk) if self._plain and self._chunk else b""
         head = (
             parser.get_method(),
             self._url,
@@ -412,7 +401,7 @@ class ClientConnection(asyncio.Protocol):
     def _forward_to(self, address: Address) -> None:
         self._address = address
         if self._raw_head and not self._request_chunked:
-            self._head = self._raw_head + heads.forwarding(self._client_ip, self._host)
+            self._head = heads.forwarded_as_is(self._raw_head, self._client_ip, self._host)
         else:
             self._head = heads.request_head(
                 self._method,
@@ -535,8 +524,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _end_request(self) -> None:
         self._active = False
-        if self._holds & _FLOW:
-            self._release(_FLOW)
+        self._release(_FLOW)
         route, self._route = self._route, None
         if route is not None:
             self.door.gate.record(

@@ -13,7 +13,13 @@ from http import HTTPStatus
 from typing import Final
 
 from orchestrator.proxy import pages
-from orchestrator.proxy.headers import NOT_FORWARDED, Header, forwarded_headers, response_headers
+from orchestrator.proxy.headers import (
+    NOT_FORWARDED,
+    Header,
+    forwarded_headers,
+    forwarding,
+    response_headers,
+)
 from orchestrator.proxy.routes import Unavailable
 
 CRLF: Final = b"\r\n"
@@ -89,14 +95,20 @@ def request_head(
     return b"".join(parts)
 
 
-def forwarding(client_ip: bytes, host: bytes) -> bytes:
-    """The ``X-Forwarded-*`` lines and the blank line that end a head forwarded as the client sent it
-    (one with no hop-by-hop or forwarding headers of its own): what ``request_head`` appends."""
-    parts = [b"x-forwarded-for: ", client_ip, CRLF] if client_ip else []
-    if host:
-        parts += (b"x-forwarded-host: ", host, CRLF)
-    parts.append(b"x-forwarded-proto: http\r\n\r\n")
+def forwarded_as_is(head: bytes, client_ip: bytes, host: bytes) -> bytes:
+    """A request ``head`` as the client sent it (request line and header lines, no blank line) with the
+    ``X-Forwarded-*`` lines ``request_head`` would add, and the blank line."""
+    parts = [head]
+    _add_lines(parts, forwarding(b"", client_ip, host, "http"))
+    parts.append(CRLF)
     return b"".join(parts)
+
+
+def head_at_start(data: bytes) -> bytes:
+    """The head that begins ``data``, start line and header lines without the blank line; ``b""`` if
+    ``data`` does not hold all of it."""
+    end = data.find(b"\r\n\r\n")
+    return data[: end + 2] if end > 0 else b""
 
 
 def response_head(

@@ -17,7 +17,8 @@ from typing import Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from orchestrator.proxy.headers import Header, is_proxy_header
+from orchestrator.proxy.frontdoor.heads import head_at_start
+from orchestrator.proxy.headers import Header, passes_as_is
 
 Address = tuple[str, int] | str
 """``(host, port)`` for TCP, a path for a unix socket."""
@@ -25,10 +26,6 @@ Address = tuple[str, int] | str
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Below uvicorn's default keep-alive (5 s), so a pooled connection is not reused just as the app closes it.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
-
-
-_NOT_PLAIN = frozenset({b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
-"""Hop-by-hop response headers (``Connection`` aside) that make a head need rewriting."""
 
 
 def no_delay(transport: asyncio.Transport) -> None:
@@ -166,11 +163,7 @@ class Upstream(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        if (
-            name in _NOT_PLAIN
-            or (name == b"connection" and value.lower() != b"keep-alive")
-            or is_proxy_header(name)
-        ):
+        if not passes_as_is(name, value, request=False):
             self._plain = False
         if name == b"content-length":
             self._sized = True
@@ -183,12 +176,8 @@ class Upstream(asyncio.Protocol):
         headers, reason, sized, chunked = self._headers, self._reason, self._sized, self._chunked
         self._headers, self._reason, self._sized, self._chunked = [], b"", False, False
         self._informational = 100 <= status < 200 and status != 101
-        raw = b""
         chunk = self._chunk
-        if self._plain and chunk and chunk.startswith(b"HTTP/1.1 "):
-            end = chunk.find(b"\r\n\r\n")
-            if end > 0:
-                raw = chunk[: end + 2]
+        raw = head_at_start(chunk) if self._plain and chunk.startswith(b"HTTP/1.1 ") else b""
         if self.owner is not None:
             self.owner.response_head(self, status, reason, headers, sized and not chunked, chunked, raw)
 
