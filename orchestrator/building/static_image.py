@@ -153,9 +153,6 @@ class StaticBuilds:
             with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True)
 
-    def _image_exists(self, tag: str) -> bool:
-        return image_exists(self.client, tag)
-
     def _lock(self, image_repository: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(image_repository, threading.Lock())
@@ -166,7 +163,7 @@ class StaticBuilds:
             log.write(f"No package.json: no packages to install; building on {plan.base_image}")
             return plan.base_image
         tag = npm_image(plan)
-        if not no_cache and self._image_exists(tag):
+        if not no_cache and image_exists(self.client, tag):
             log.write(f"Dependencies unchanged ({', '.join(present)}): reusing {tag}")
             return tag
         log.write(f"Installing the packages of package.json ({tag})")

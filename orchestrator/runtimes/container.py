@@ -119,16 +119,7 @@ class ContainerRuntime(Runtime):
             return
         await self.discard_standby(spec.space_id)
         await asyncio.to_thread(self._remove_stale, [f"spaces.space={spec.space_id}", "spaces.standby=1"])
-        instance_id = uuid.uuid4().hex[:12]
-        instance = await asyncio.to_thread(
-            self._create,
-            spec,
-            image=spec.artifact.deps_reference,
-            command=standby_command(spec, instance_id),
-            instance_id=instance_id,
-            kind="standby",
-        )
-        self._standbys[spec.space_id] = _Standby(instance, spec.artifact.deps_reference, container_env(spec))
+        self._standbys[spec.space_id] = await asyncio.to_thread(self._start_standby, spec, "standby")
 
     async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
         if not self._spares_swept:
@@ -141,21 +132,24 @@ class ContainerRuntime(Runtime):
         for spare in to_stop:
             await self.stop(spare.instance)
         for spec in to_start:
-            neutral = neutral_spec(spec)
-            instance_id = uuid.uuid4().hex[:12]
             try:
-                instance = await asyncio.to_thread(
-                    self._create,
-                    neutral,
-                    image=spec.artifact.deps_reference,
-                    command=standby_command(spec, instance_id),
-                    instance_id=instance_id,
-                    kind="spare",
-                )
+                self._spares.add(spec, await asyncio.to_thread(self._start_standby, spec, "spare"))
             except RuntimeBackendError as error:  # its Space then wakes with a cold start
                 log.warning("could not start a spare for %s: %s", spec.space_id, error)
-                continue
-            self._spares.add(spec, _Standby(instance, spec.artifact.deps_reference, container_env(neutral)))
+
+    def _start_standby(self, spec: LaunchSpec, kind: Literal["standby", "spare"]) -> _Standby:
+        """A container of ``spec``'s dependencies image running the launcher's standby, for its Space or,
+        as a spare, for none (started from ``neutral_spec``)."""
+        launched = neutral_spec(spec) if kind == "spare" else spec
+        instance_id = uuid.uuid4().hex[:12]
+        instance = self._create(
+            launched,
+            image=spec.artifact.deps_reference,
+            command=standby_command(spec, instance_id),
+            instance_id=instance_id,
+            kind=kind,
+        )
+        return _Standby(instance, spec.artifact.deps_reference, container_env(launched))
 
     async def discard_standby(self, space_id: str) -> None:
         standby = self._standbys.pop(space_id, None)
