@@ -80,6 +80,17 @@ def test_wrong_type_names_key_and_line(plane: ControlPlane, alice: str, tmp_path
     assert "line 4" in runtime["errorMessage"] and "sdk_version" in runtime["errorMessage"]
 
 
+def test_invalid_python_version_names_key_and_line(plane: ControlPlane, alice: str, tmp_path: Path) -> None:
+    repo = new_space(plane, alice, "badpython", tmp_path)
+    repo.write("README.md", "---\nsdk: gradio\napp_file: app.py\npython_version: banana\n---\n")
+    repo.write("app.py", APP)
+    repo.commit_and_push("bad python_version")
+    runtime = plane.wait_settled("alice/badpython", alice, repo.head)
+    assert runtime["stage"] == "CONFIG_ERROR"
+    message = runtime["errorMessage"]
+    assert "line 4" in message and "python_version must be a version like 3.11, got 'banana'" in message
+
+
 def test_missing_app_file(plane: ControlPlane, alice: str, tmp_path: Path) -> None:
     repo = new_space(plane, alice, "noapp", tmp_path)
     repo.write("README.md", README.format(extra=""))
