@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import MutableSequence
 from pathlib import Path
@@ -26,12 +28,17 @@ MODULES = (
     "orchestrator/proxy/headers.py",
     "orchestrator/proxy/routes.py",
     "orchestrator/proxy/metrics.py",
+    "orchestrator/proxy/gate.py",
     "orchestrator/proxy/frontdoor/heads.py",
     "orchestrator/proxy/frontdoor/upstream.py",
     "orchestrator/proxy/frontdoor/client.py",
     "orchestrator/proxy/frontdoor/door.py",
 )
 """The compiled modules, relative to the folder that holds the ``orchestrator`` package."""
+
+C_MODULES = ("orchestrator/proxy/frontdoor/_headscan.c",)
+"""Extension modules written in C (each with a ``.pyi`` beside it), compiled with the interpreter's
+own compiler settings; the code that imports them runs without them."""
 
 MANIFEST = "manifest.json"
 
@@ -44,7 +51,10 @@ def build_dir() -> Path:
 
 def _manifest() -> dict[str, str]:
     """What a build must have been made from: the interpreter and each module's hash."""
-    sources = {module: hashlib.sha256((_SOURCE_ROOT / module).read_bytes()).hexdigest() for module in MODULES}
+    sources = {
+        module: hashlib.sha256((_SOURCE_ROOT / module).read_bytes()).hexdigest()
+        for module in (*MODULES, *C_MODULES)
+    }
     return {"python": sys.implementation.cache_tag, **sources}
 
 
@@ -78,6 +88,34 @@ def in_use() -> bool:
     return bool(_active)
 
 
+_EXTENSION_SUFFIX = str(sysconfig.get_config_var("EXT_SUFFIX"))
+
+
+def _compile_c(source: Path, output: Path) -> None:
+    """One C extension module, with the compiler and flags this interpreter was built with."""
+    compiler = shlex.split(str(sysconfig.get_config_var("CC") or "cc"))
+    flags = shlex.split(str(sysconfig.get_config_var("CFLAGSFORSHARED") or ""))
+    include = sysconfig.get_paths()["include"]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            *compiler,
+            *flags,
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-Wall",
+            "-Werror",
+            "-I",
+            include,
+            str(source),
+            "-o",
+            str(output),
+        ],
+        check=True,
+    )
+
+
 def build(target: Path) -> None:
     """Compile ``MODULES`` with mypyc into ``target`` (replacing what was there) and write the manifest."""
     manifest = _manifest()
@@ -99,6 +137,8 @@ def build(target: Path) -> None:
                 continue
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(built, target / relative)
+        for module in C_MODULES:
+            _compile_c(_SOURCE_ROOT / module, target / Path(module).with_suffix(_EXTENSION_SUFFIX))
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
 
@@ -107,6 +147,10 @@ def main() -> None:
     if current() and "--force" not in sys.argv:
         print(f"compiled proxy modules in {target} are up to date")
         return
-    print(f"compiling {len(MODULES)} proxy modules with mypyc into {target} (about a minute)", flush=True)
+    print(
+        f"compiling {len(MODULES)} proxy modules with mypyc and {len(C_MODULES)} in C into {target}"
+        " (about a minute)",
+        flush=True,
+    )
     build(target)
     print("done: the proxy uses them from its next start")

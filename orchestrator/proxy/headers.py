@@ -98,8 +98,8 @@ def forwarding(forwarded_for: bytes, client_ip: bytes, host: bytes, scheme: str)
 # Headers that make a head need rewriting before it is passed on, besides ``Proxy-*`` and a
 # ``Connection`` that says more than ``keep-alive``: in a request, those not forwarded and forwarding
 # headers to merge; in a response, the hop-by-hop ones.
-_REWRITTEN_IN_REQUESTS: Final = (NOT_FORWARDED - {b"connection"}) | {b"x-forwarded-for"}
-_REWRITTEN_IN_RESPONSES: Final = HOP_BY_HOP - {b"connection"}
+REWRITTEN_IN_REQUESTS: Final = (NOT_FORWARDED - {b"connection"}) | {b"x-forwarded-for"}
+REWRITTEN_IN_RESPONSES: Final = HOP_BY_HOP - {b"connection"}
 
 
 def passes_as_is(name: bytes, value: bytes, *, request: bool) -> bool:
@@ -108,7 +108,7 @@ def passes_as_is(name: bytes, value: bytes, *, request: bool) -> bool:
     keep-alive`` stays, which says what HTTP/1.1 means anyway)."""
     if name == b"connection":
         return value.lower() == b"keep-alive"
-    rewritten = _REWRITTEN_IN_REQUESTS if request else _REWRITTEN_IN_RESPONSES
+    rewritten = REWRITTEN_IN_REQUESTS if request else REWRITTEN_IN_RESPONSES
     return name not in rewritten and not is_proxy_header(name)
 
 

@@ -23,6 +23,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from orchestrator.proxy.frontdoor import heads
 from orchestrator.proxy.frontdoor.eager import run_eagerly
+from orchestrator.proxy.frontdoor.plain import scan_request
 from orchestrator.proxy.frontdoor.upstream import Address, Upstream, no_delay
 from orchestrator.proxy.gate import Forward, Refuse
 from orchestrator.proxy.headers import Header, passes_as_is
@@ -92,6 +93,10 @@ class ClientConnection(asyncio.Protocol):
         self._first = True
         self._prefix: list[bytes] | None = []
         self._raw = False  # client bytes go to the upstream unparsed (tunnel or WebSocket handshake)
+        self._quick = False
+        """The request in flight took the quick path: its head was plain and came whole in one read."""
+        self._quick_data = b""
+        """What held that request, to read its headers from should the proxy have to answer it."""
         self._holds = 0
         self._write_paused = False
         self._backlog: deque[_Event] = deque()
@@ -146,6 +151,10 @@ class ClientConnection(asyncio.Protocol):
         if self._raw:
             self._send_raw(data)
             return
+        if self._between and not self._active and scan_request is not None and not self._backlog:
+            scanned = scan_request(data)
+            if scanned is not None and self._quick_request(data, scanned):
+                return
         if self._prefix is not None:
             self._prefix.append(data)
         self._chunk = data if self._between else b""
@@ -296,6 +305,45 @@ class ClientConnection(asyncio.Protocol):
 
     # ----- one request --------------------------------------------------------------------------
 
+    def _quick_request(self, data: bytes, scanned: tuple[int, bytes, bytes, bytes, int]) -> bool:
+        """Relay a plain request (``plain.scan_request``) that ``data`` holds whole, with its body, to a
+        Space the gate routes without a policy and whose responses get no added headers: what
+        ``_begin`` and ``_forward_to`` do, without httptools. ``False``: nothing done, parse it."""
+        head_end, method, target, host, length = scanned
+        if head_end + length != len(data):
+            return False
+        subdomain = self.door.subdomain_of(host)
+        if not subdomain:
+            return False
+        route = self.door.gate.route_now(subdomain, target.partition(b"?")[0])
+        if route is None or route.static_root is not None or route.response_headers:
+            return False
+        self._prefix = None
+        self._first = False
+        self._quick = True
+        self._quick_data = data
+        self._active = True
+        self._started = time.monotonic()
+        self._method, self._target, self._request = method, target, []
+        self._keep_alive = self._http11 = True
+        self._status = self._bytes_out = 0
+        self._bytes_in = length
+        self._request_done = True
+        self._response_started = self._response_done = False
+        self._chunked_out = self._until_close = self._discard = self._retried = False
+        self._request_chunked = self._expect_continue = False
+        self._upgrade = None
+        self._host = host
+        self._route = route
+        self._added = ()
+        self.door.routes.opened(route.instance_id)
+        self._address = (route.host, route.port)
+        self._head = heads.forwarded_as_is(data[: head_end - 2], self._client_ip, host)
+        if length:
+            self._pending = [data[head_end:]]
+        self._send()
+        return True
+
     def _begin(
         self,
         method: bytes,
@@ -307,6 +355,7 @@ class ClientConnection(asyncio.Protocol):
         raw: bytes,
     ) -> None:
         self._active = True
+        self._quick = False
         self._started = time.monotonic()
         self._method, self._target, self._request = method, target, headers
         self._keep_alive, self._http11 = keep_alive, http11
@@ -413,11 +462,15 @@ class ClientConnection(asyncio.Protocol):
             )
         if self._expect_continue and self._http11:
             self.transport.write(heads.CONTINUE)
-        upstream = self.door.pool.take(address)
+        self._send()
+
+    def _send(self) -> None:
+        """Send the request in flight's head (and what body has come) to ``_address``."""
+        upstream = self.door.pool.take(self._address)
         if upstream is not None:
             self._attach(upstream)
         else:
-            self._connect(address)
+            self._connect(self._address)
 
     def _connect(self, address: Address) -> None:
         self._pending = self._pending or []
@@ -445,6 +498,7 @@ class ClientConnection(asyncio.Protocol):
     def _attach(self, upstream: Upstream) -> None:
         self._upstream = upstream
         upstream.owner = self
+        upstream.quick = self._quick and self._method != b"HEAD"
         if self._write_paused:
             upstream.transport.pause_reading()
         pending, self._pending = self._pending, None
@@ -498,7 +552,7 @@ class ClientConnection(asyncio.Protocol):
         self._out.append(
             heads.refusal(
                 unavailable,
-                self._request,
+                heads.header_list(self._quick_data) if self._quick else self._request,
                 head_only=self._method == b"HEAD",
                 close=not self._keep_alive,
             )
@@ -627,6 +681,17 @@ class ClientConnection(asyncio.Protocol):
             self._upstream = None
             upstream.finish_early()
             self._response_end()
+
+    def quick_response(self, upstream: Upstream, status: int, data: bytes, length: int) -> None:
+        """The whole, plain answer to a quick request, in ``data``: on to the client as it came."""
+        self._status = status
+        self._bytes_out = length
+        self._response_started = True
+        self._upstream = None
+        self.door.pool.give(upstream)
+        self._out.append(data)
+        self._response_done = True
+        self._finish()
 
     def response_body(self, data: bytes) -> None:
         self._bytes_out += len(data)

@@ -111,6 +111,16 @@ def head_at_start(data: bytes) -> bytes:
     return data[: end + 2] if end > 0 else b""
 
 
+def header_list(data: bytes) -> list[Header]:
+    """The headers of the head that begins ``data`` (lower-case names, values without surrounding
+    whitespace), for a head already found plain (``plain.scan_request``): no folding, no bad lines."""
+    headers: list[Header] = []
+    for line in data[: data.find(b"\r\n\r\n")].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        headers.append((name.lower(), value.strip(b" \t")))
+    return headers
+
+
 def response_head(
     status: int,
     reason: bytes,

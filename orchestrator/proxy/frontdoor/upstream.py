@@ -18,6 +18,7 @@ from typing import Protocol, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from orchestrator.proxy.frontdoor.heads import head_at_start
+from orchestrator.proxy.frontdoor.plain import scan_response
 from orchestrator.proxy.headers import Header, passes_as_is
 
 Address = tuple[str, int] | str
@@ -53,6 +54,10 @@ class Owner(Protocol):
         (it ends when the app closes the connection). ``raw``: the head as the app sent it, status line
         and header lines without the blank line, when it is HTTP/1.1 and holds no hop-by-hop header but
         ``Connection: keep-alive`` (so it may go to the client as it is); else ``b""``."""
+
+    def quick_response(self, upstream: Upstream, status: int, data: bytes, length: int) -> None:
+        """The whole response to a quick request, in ``data``: a plain head (``plain.scan_response``)
+        and a body of ``length`` bytes; ``upstream`` is free for the next request."""
 
     def response_body(self, data: bytes) -> None: ...
 
@@ -91,6 +96,9 @@ class Upstream(asyncio.Protocol):
         self.closed = False
         self.eof = False
         """A tunnelled app has finished sending."""
+        self.quick = False
+        """The request sent took the quick path: a response that comes whole, with a plain head, goes
+        to ``Owner.quick_response`` unparsed."""
         self._parser = HttpResponseParser(self)
         self._headers: list[Header] = []
         self._reason = b""
@@ -116,6 +124,13 @@ class Upstream(asyncio.Protocol):
             return
         self.answered = True
         owner = self.owner
+        if self.quick:
+            self.quick = False
+            if scan_response is not None and owner is not None:
+                scanned = scan_response(data)
+                if scanned is not None and scanned[0] + scanned[2] == len(data):
+                    owner.quick_response(self, scanned[1], data, scanned[2])
+                    return
         self._chunk = data if self._between else b""
         try:
             self._parser.feed_data(data)
