@@ -23,7 +23,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
-from orchestrator.proxy.frontdoor import FrontDoor
+from orchestrator.proxy.frontdoor import FrontDoor, plain
+from orchestrator.proxy.frontdoor import client as client_module
+from orchestrator.proxy.frontdoor import upstream as upstream_module
 from orchestrator.proxy.gate import Gate
 from orchestrator.proxy.routes import Route, RouteTable
 from tests.unit.test_proxy import Upstream, _describe, _eventually, _free_port, upstreams
@@ -306,6 +308,9 @@ async def test_upstream_down_is_502(door: Door) -> None:
         response = await client.get("/hello")
     assert response.status_code == 502
     assert "not accepting connections" in response.json()["error"]
+    async with door.client() as client:
+        page = await client.get("/hello", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 502 and page.headers["content-type"].startswith("text/html")
     assert door.routes.open_connections("gone") == 0
 
 
@@ -376,3 +381,94 @@ async def test_app_heads_lose_hop_by_hop_headers(
         assert not [name for name in dropped if name in headers]
     writer.close()
     server.close()
+
+
+_ANSWERS = {
+    b"/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    b"/hop": b"HTTP/1.1 201 Created\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+}
+_PLAIN_ANSWER = b"HTTP/1.1 200 OK\r\nServer: test\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+
+
+async def _recording_app(received: list[bytes]) -> tuple[asyncio.Server, int]:
+    """An app that records each request as it arrived and answers by path (see ``_ANSWERS``)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            lines = head.lower().split(b"\r\n")
+            length = next((int(line[15:]) for line in lines if line.startswith(b"content-length:")), 0)
+            received.append(head + await reader.readexactly(length))
+            method, path = head.split(b" ")[:2]
+            answer = _ANSWERS.get(path, _PLAIN_ANSWER)
+            writer.write(answer.partition(b"\r\n\r\n")[0] + b"\r\n\r\n" if method == b"HEAD" else answer)
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _exchange(door: Door, requests: list[bytes]) -> list[bytes]:
+    """Send ``requests`` one after another on one connection; what came back for each, whole."""
+    reader, writer = await door.raw()
+    answers = []
+    for request in requests:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        if request.startswith(b"HEAD "):
+            answers.append(head)
+        elif b"transfer-encoding: chunked" in head.lower():
+            answers.append(head + await reader.readuntil(b"0\r\n\r\n"))
+        else:
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            answers.append(head + await reader.readexactly(length))
+    writer.close()
+    return answers
+
+
+async def test_the_quick_path_relays_what_the_parser_would(
+    door: Door, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain heads that come whole skip httptools (``plain``, when the C scanner is built); the app and
+    the client get exactly the bytes they get when httptools parses everything."""
+    if plain.scan_request is None or plain.scan_response is None:
+        pytest.skip("the C head scanner is not built (make fastpath); test_headscan fails in CI then")
+    host = door.host().encode()
+    requests = [
+        b"GET /a HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+        b"GET /b?x=1 HTTP/1.1\r\nhost: " + host + b"\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n",
+        b"POST /c HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: 5\r\n\r\nhello",
+        b"HEAD /d HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+        b"GET /chunked HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+        b"GET /hop HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+        b"GET /e HTTP/1.1\r\nHost: " + host + b"\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n",
+        b"GET /a HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+    ]
+    runs = []
+    quick_responses = []
+    scanned: list[object] = []
+    for scanners in ((plain.scan_request, plain.scan_response), (None, None)):
+        scanned.clear()
+
+        def spy(data: bytes, scan: plain.ScanResponse | None = scanners[1]) -> tuple[int, int, int] | None:
+            answer = scan(data) if scan is not None else None
+            scanned.append(answer)
+            return answer
+
+        monkeypatch.setattr(client_module, "scan_request", scanners[0])
+        monkeypatch.setattr(upstream_module, "scan_response", spy if scanners[1] is not None else None)
+        received: list[bytes] = []
+        server, port = await _recording_app(received)
+        door.routes.set("alice-hello", Route("rec", "127.0.0.1", port, space="alice/hello"))
+        runs.append((received, await _exchange(door, requests)))
+        quick_responses.append(sum(answer is not None for answer in scanned))
+        server.close()
+    (quick_received, quick_answers), (parsed_received, parsed_answers) = runs
+    assert quick_received == parsed_received
+    assert quick_answers == parsed_answers
+    assert quick_responses == [4, 0]  # /a twice, /b and /c; not HEAD, chunked, hop-by-hop or forwarded
+    assert quick_answers[0] == _PLAIN_ANSWER and quick_answers[5].startswith(b"HTTP/1.1 201 Created\r\n")
+    assert b"keep-alive" not in quick_answers[5].lower()

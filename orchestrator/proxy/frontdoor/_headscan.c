@@ -67,6 +67,16 @@ static int in_set(const NameSet *set, const unsigned char *name, Py_ssize_t leng
     return 0;
 }
 
+/* The methods taken here, as spelled on the wire (httptools knows more, and refuses other spellings). */
+static const char *const METHODS[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+
+static int is_common_method(const unsigned char *method, Py_ssize_t length) {
+    for (size_t i = 0; i < sizeof METHODS / sizeof METHODS[0]; i++) {
+        if ((Py_ssize_t)strlen(METHODS[i]) == length && memcmp(method, METHODS[i], (size_t)length) == 0) return 1;
+    }
+    return 0;
+}
+
 /* What one pass over the header lines found. */
 typedef struct {
     Py_ssize_t head_end;    /* offset just past the blank line */
@@ -134,14 +144,16 @@ static PyObject *request(PyObject *module, PyObject *arg) {
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(arg);
     Py_ssize_t size = PyBytes_GET_SIZE(arg);
     Py_ssize_t at = 0;
-    while (at < size && is_tchar(data[at])) at++;
+    while (at < size && data[at] >= 'A' && data[at] <= 'Z') at++;
     Py_ssize_t method_length = at;
-    if (method_length == 0 || at >= size || data[at] != ' ') Py_RETURN_NONE;
-    if (same_name(data, method_length, "connect", 7)) Py_RETURN_NONE; /* a tunnel, not a request */
+    if (at >= size || data[at] != ' ' || !is_common_method(data, method_length)) Py_RETURN_NONE;
     Py_ssize_t target_start = ++at;
     while (at < size && data[at] > 0x20 && data[at] < 0x7f) at++;
     Py_ssize_t target_length = at - target_start;
     if (target_length == 0 || size - at < 11 || memcmp(data + at, " HTTP/1.1\r\n", 11) != 0) Py_RETURN_NONE;
+    /* origin-form, or OPTIONS' asterisk-form; an absolute-form target is for httptools */
+    int asterisk = target_length == 1 && data[target_start] == '*' && method_length == 7;
+    if (data[target_start] != '/' && !asterisk) Py_RETURN_NONE;
     Headers found;
     if (scan_headers(data, size, at + 11, &request_rewritten, &found) < 0 || found.host_count != 1) Py_RETURN_NONE;
     return Py_BuildValue(
