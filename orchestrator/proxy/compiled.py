@@ -2,12 +2,14 @@
 
 The front door's per-request work (parsing callbacks, header rules, head bytes, route counting,
 metrics) is plain typed Python; mypyc compiles the same files to C extension modules, which run it in
-about two thirds of the instructions. ``main`` (run by ``scripts/install.sh`` and
+about two thirds of the instructions; ``C_MODULES`` are written in C (the front door's head scanner),
+built alongside and held to the same manifest. ``main`` (run by ``scripts/install.sh`` and
 ``make fastpath``) builds them into ``build/fastpath`` next to the package (or
 ``$SPACES_FASTPATH_DIR``) with a manifest of the sources' hashes. ``use`` (called by the proxy packages
 before they import anything) puts that build in front of the sources only when every hash still
 matches, so an edited file is never shadowed by a stale build: it simply runs interpreted until the
-next build. Nothing here changes behaviour; without a build, everything runs as Python.
+next build. Nothing here changes behaviour; without a build, everything runs as Python (and every
+head is parsed by httptools: the quick path needs the C scanner).
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ control in both directions (reading from one side pauses while writing to the ot
 A WebSocket handshake answered ``101`` becomes a raw tunnel until either side closes. A connection
 whose first request is for the API host becomes a raw tunnel to the internal API server.
 
+The quick path: a request that arrives whole in one read with a plain head (``plain.scan_request``),
+for a Space the gate routes without a policy, is relayed without httptools, its head as sent with the
+``X-Forwarded-*`` lines added; if the app's answer also comes whole and plain, it goes back as it came
+(``quick_response``). Anything else on either side takes the parser's path, which handles every case.
+
 It must not decide routes or render pages itself: the gate and ``pages`` (through ``heads``) do.
 """
 

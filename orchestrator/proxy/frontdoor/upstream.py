@@ -3,9 +3,10 @@
 Owns one ``Upstream`` protocol per TCP or unix-socket connection: it parses the app's responses with
 httptools and hands status, headers and body pieces to its current ``Owner`` (the client connection
 whose request it carries), or, once switched to a tunnel (a WebSocket after ``101``, the API relay),
-writes whatever arrives straight to the peer transport. ``Pool`` keeps idle keep-alive connections per
-address and closes them before the app would. Nothing here decides routes or writes to clients itself
-except in tunnel mode.
+writes whatever arrives straight to the peer transport. The answer to a quick request (see ``client``)
+that arrives whole with a plain head goes to ``Owner.quick_response`` without parsing. ``Pool`` keeps
+idle keep-alive connections per address and closes them before the app would. Nothing here decides
+routes or writes to clients itself except in tunnel mode.
 """
 
 from __future__ import annotations
