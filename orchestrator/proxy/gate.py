@@ -143,9 +143,12 @@ class Gate:
             return None
         return route
 
-    def record(self, route: Route, status: int, bytes_in: int, bytes_out: int, seconds: float) -> None:
-        """Count one finished request to ``route`` (relays call this once per forwarded request)."""
-        self.metrics.record(route.space or route.instance_id, status, bytes_in, bytes_out, seconds)
+    def record(
+        self, route: Route, status: int, bytes_in: int, bytes_out: int, seconds: float, now: float = 0.0
+    ) -> None:
+        """Count one finished request to ``route`` (relays call this once per forwarded request);
+        ``now``: ``time.monotonic()`` at its end, if the caller has it."""
+        self.metrics.record(route.space or route.instance_id, status, bytes_in, bytes_out, seconds, now)
 
     async def _admitted(self, subdomain: str, owner: str, headers: Headers) -> bool:
         return self._admit is not None and await self._admit(subdomain, owner, headers)

@@ -10,12 +10,11 @@ nothing allocated per request once a Space has been seen.
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Upper bounds, in seconds, of the request-duration histogram (``+Inf`` is implied)."""
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,12 +31,23 @@ class SpaceTraffic:
     latency_buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
     latency_sum: float = 0.0
     latency_count: int = 0
-    last_request: float = 0.0
-    """Unix time the last request finished."""
+    last_request_monotonic: float = 0.0
+    """``time.monotonic()`` when the last request finished (0: none yet)."""
     wakes: int = 0
+
+    @property
+    def last_request(self) -> float:
+        """Unix time the last request finished (0: none yet)."""
+        if not self.last_request_monotonic:
+            return 0.0
+        return time.time() - (time.monotonic() - self.last_request_monotonic)
 
 
 _CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+_BOUNDS: list[float] = list(LATENCY_BUCKETS)
+"""``LATENCY_BUCKETS`` as a list, for ``record``: compiled, a loop over a ``Final`` tuple of floats
+boxes each of them anew."""
 
 
 class TrafficMetrics:
@@ -52,8 +62,11 @@ class TrafficMetrics:
             traffic = self.spaces[space] = SpaceTraffic()
         return traffic
 
-    def record(self, space: str, status: int, bytes_in: int, bytes_out: int, seconds: float) -> None:
-        """Count one finished request (or WebSocket session) of ``space``."""
+    def record(
+        self, space: str, status: int, bytes_in: int, bytes_out: int, seconds: float, now: float = 0.0
+    ) -> None:
+        """Count one finished request (or WebSocket session) of ``space``, which ended at ``now``
+        (``time.monotonic()``; read here if not given)."""
         traffic = self._of(space)
         key = _CLASSES[min(max(status // 100, 1), 5) - 1]
         traffic.requests[key] = traffic.requests.get(key, 0) + 1
@@ -61,10 +74,11 @@ class TrafficMetrics:
         traffic.bytes_out += bytes_out
         traffic.latency_sum += seconds
         traffic.latency_count += 1
-        index = bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds
-        if index < len(LATENCY_BUCKETS):
-            traffic.latency_buckets[index] += 1
-        traffic.last_request = time.time()
+        for index, bound in enumerate(_BOUNDS):  # the first bound >= seconds; most stop at the first
+            if seconds <= bound:
+                traffic.latency_buckets[index] += 1
+                break
+        traffic.last_request_monotonic = now or time.monotonic()
 
     def record_wake(self, space: str) -> None:
         """Count one wake of ``space`` (a thaw or a start from stopped)."""

@@ -115,9 +115,9 @@ class RouteTable:
         """Count one more connection to ``instance_id`` (until the matching ``closed``)."""
         self._open[instance_id] = self._open.get(instance_id, 0) + 1
 
-    def closed(self, instance_id: str) -> None:
-        """One connection counted by ``opened`` has ended."""
-        self._last_active[instance_id] = time.monotonic()
+    def closed(self, instance_id: str, now: float = 0.0) -> None:
+        """One connection counted by ``opened`` has ended (``now``: ``time.monotonic()``, if known)."""
+        self._last_active[instance_id] = now or time.monotonic()
         left = self._open[instance_id] - 1
         if left:
             self._open[instance_id] = left

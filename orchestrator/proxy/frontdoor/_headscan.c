@@ -32,22 +32,24 @@ typedef struct {
 static NameSet request_rewritten;
 static NameSet response_rewritten;
 
-/* RFC 9110 tchar. */
-static int is_tchar(unsigned char c) {
-    if (c >= 'a' && c <= 'z') return 1;
-    if (c >= 'A' && c <= 'Z') return 1;
-    if (c >= '0' && c <= '9') return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
+/* Byte classes, filled by ``fill_classes``: RFC 9110 tchar; a field value's bytes (visible characters,
+ * space, tab and obs-text). */
+#define TCHAR 1
+#define VALUE 2
+static unsigned char classes[256];
+
+static void fill_classes(void) {
+    for (int c = 0; c < 256; c++) {
+        int tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+        int value = c == '\t' || (c >= 0x20 && c != 0x7f);
+        classes[c] = (unsigned char)((tchar ? TCHAR : 0) | (value ? VALUE : 0));
     }
 }
 
-/* A field value's bytes: visible characters, space, tab and obs-text. */
-static int is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+static int is_tchar(unsigned char c) { return classes[c] & TCHAR; }
+
+static int is_value_char(unsigned char c) { return classes[c] & VALUE; }
 
 static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
 
@@ -133,6 +135,21 @@ static int scan_headers(const unsigned char *data, Py_ssize_t size, Py_ssize_t a
     }
 }
 
+/* A tuple that takes over ``items`` (new references, any of them NULL on failure). */
+static PyObject *tuple_of(PyObject **items, Py_ssize_t count) {
+    PyObject *tuple = NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (items[i] == NULL) goto failed;
+    }
+    tuple = PyTuple_New(count);
+    if (tuple == NULL) goto failed;
+    for (Py_ssize_t i = 0; i < count; i++) PyTuple_SET_ITEM(tuple, i, items[i]);
+    return tuple;
+failed:
+    for (Py_ssize_t i = 0; i < count; i++) Py_XDECREF(items[i]);
+    return NULL;
+}
+
 /* ``request(data)``: ``(head_end, method, target, host, body_length)`` when ``data`` begins with a
  * whole, plain HTTP/1.1 request head with one Host header; else ``None``. */
 static PyObject *request(PyObject *module, PyObject *arg) {
@@ -156,13 +173,14 @@ static PyObject *request(PyObject *module, PyObject *arg) {
     if (data[target_start] != '/' && !asterisk) Py_RETURN_NONE;
     Headers found;
     if (scan_headers(data, size, at + 11, &request_rewritten, &found) < 0 || found.host_count != 1) Py_RETURN_NONE;
-    return Py_BuildValue(
-        "ny#y#y#L",
-        found.head_end,
-        (const char *)data, method_length,
-        (const char *)data + target_start, target_length,
-        (const char *)data + found.host_start, found.host_length,
-        found.content_length < 0 ? 0LL : found.content_length);
+    PyObject *items[5] = {
+        PyLong_FromSsize_t(found.head_end),
+        PyBytes_FromStringAndSize((const char *)data, method_length),
+        PyBytes_FromStringAndSize((const char *)data + target_start, target_length),
+        PyBytes_FromStringAndSize((const char *)data + found.host_start, found.host_length),
+        PyLong_FromLongLong(found.content_length < 0 ? 0LL : found.content_length),
+    };
+    return tuple_of(items, 5);
 }
 
 /* ``response(data)``: ``(head_end, status, body_length)`` when ``data`` begins with a whole, plain
@@ -187,7 +205,12 @@ static PyObject *response(PyObject *module, PyObject *arg) {
     if (at + 1 >= size || data[at] != '\r' || data[at + 1] != '\n') Py_RETURN_NONE;
     Headers found;
     if (scan_headers(data, size, at + 2, &response_rewritten, &found) < 0 || found.content_length < 0) Py_RETURN_NONE;
-    return Py_BuildValue("niL", found.head_end, status, found.content_length);
+    PyObject *items[3] = {
+        PyLong_FromSsize_t(found.head_end),
+        PyLong_FromLong(status),
+        PyLong_FromLongLong(found.content_length),
+    };
+    return tuple_of(items, 3);
 }
 
 static int fill(NameSet *set, PyObject *names) {
@@ -241,4 +264,7 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__headscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__headscan(void) {
+    fill_classes();
+    return PyModule_Create(&module);
+}

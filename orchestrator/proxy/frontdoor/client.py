@@ -102,6 +102,9 @@ class ClientConnection(asyncio.Protocol):
         """The request in flight took the quick path: its head was plain and came whole in one read."""
         self._quick_data = b""
         """What held that request, to read its headers from should the proxy have to answer it."""
+        self._forwarded_host = b""
+        self._forwarding_end = b""
+        """``heads.forwarding_end`` for this client and ``_forwarded_host`` (one Host, as a rule)."""
         self._holds = 0
         self._write_paused = False
         self._backlog: deque[_Event] = deque()
@@ -343,7 +346,7 @@ class ClientConnection(asyncio.Protocol):
         self._added = ()
         self.door.routes.opened(route.instance_id)
         self._address = (route.host, route.port)
-        self._head = heads.forwarded_as_is(data[: head_end - 2], self._client_ip, host)
+        self._head = data[: head_end - 2] + self._forwarding_for(host)
         if length:
             self._pending = [data[head_end:]]
         self._send()
@@ -455,7 +458,7 @@ class ClientConnection(asyncio.Protocol):
     def _forward_to(self, address: Address) -> None:
         self._address = address
         if self._raw_head and not self._request_chunked:
-            self._head = heads.forwarded_as_is(self._raw_head, self._client_ip, self._host)
+            self._head = self._raw_head + self._forwarding_for(self._host)
         else:
             self._head = heads.request_head(
                 self._method,
@@ -468,6 +471,12 @@ class ClientConnection(asyncio.Protocol):
         if self._expect_continue and self._http11:
             self.transport.write(heads.CONTINUE)
         self._send()
+
+    def _forwarding_for(self, host: bytes) -> bytes:
+        if host != self._forwarded_host:
+            self._forwarded_host = host
+            self._forwarding_end = heads.forwarding_end(self._client_ip, host)
+        return self._forwarding_end
 
     def _send(self) -> None:
         """Send the request in flight's head (and what body has come) to ``_address``."""
@@ -577,19 +586,18 @@ class ClientConnection(asyncio.Protocol):
         if not self._keep_alive:
             self.transport.close()
             return
-        self.idle_since = time.monotonic()
         if self._backlog:
             self._replay()
 
     def _end_request(self) -> None:
         self._active = False
         self._release(_FLOW)
+        now = self.idle_since = time.monotonic()
         route, self._route = self._route, None
         if route is not None:
-            self.door.gate.record(
-                route, self._status, self._bytes_in, self._bytes_out, time.monotonic() - self._started
-            )
-            self.door.routes.closed(route.instance_id)
+            seconds = now - self._started
+            self.door.gate.record(route, self._status, self._bytes_in, self._bytes_out, seconds, now)
+            self.door.routes.closed(route.instance_id, now)
 
     # ----- the API tunnel -----------------------------------------------------------------------
 

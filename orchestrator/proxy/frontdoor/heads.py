@@ -95,10 +95,10 @@ def request_head(
     return b"".join(parts)
 
 
-def forwarded_as_is(head: bytes, client_ip: bytes, host: bytes) -> bytes:
-    """A request ``head`` as the client sent it (request line and header lines, no blank line) with the
+def forwarding_end(client_ip: bytes, host: bytes) -> bytes:
+    """What ends a request head forwarded as the client sent it (request line and header lines): the
     ``X-Forwarded-*`` lines ``request_head`` would add, and the blank line."""
-    parts = [head]
+    parts: list[bytes] = []
     _add_lines(parts, forwarding(b"", client_ip, host, "http"))
     parts.append(CRLF)
     return b"".join(parts)
