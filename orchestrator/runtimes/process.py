@@ -5,6 +5,12 @@ Owns the process runtime: choosing a port, building an instance's environment, s
 control-plane restarts and stopping process groups. Instances run in a new session with their output
 going straight to the log file, so they outlive the control plane; children this process started are
 reaped by a waiter thread. It knows nothing of builds, health checks or routing.
+
+A standby or spare is handed an app only while its environment is still the one it was started from: a
+rebuild without cache (a factory reboot) deletes the environment's folder and builds it again under the
+same name, and an interpreter that was importing its SDK meanwhile is left with half-imported modules
+(the app then dies on ``module 'gradio' has no attribute 'blocks'``). ``pyvenv.cfg`` tells the builds
+apart; a standby of an older build is stopped and the app starts cold.
 """
 
 from __future__ import annotations
@@ -93,6 +99,23 @@ _EXIT_COLLECT_SECONDS = 5.0
 """How long ``status`` waits for a child that /proc says has ended to be collected."""
 
 
+EnvBuild = tuple[int, int, int]
+"""Device, inode and modification time (ns) of an environment's ``pyvenv.cfg``: one build of it."""
+
+
+def env_build(venv: Path) -> EnvBuild | None:
+    """Which build of the environment at ``venv`` is on disk now (``None``: no ``pyvenv.cfg`` there).
+
+    A rebuild in place writes a new ``pyvenv.cfg``; its inode number may be the old one's, freed a
+    moment before, but not its modification time as well.
+    """
+    try:
+        info = (venv / "pyvenv.cfg").stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_mtime_ns)
+
+
 @dataclass
 class _Standby:
     instance: Instance
@@ -100,6 +123,8 @@ class _Standby:
     reference: str
     env: dict[str, str]
     start_file: Path
+    env_build: EnvBuild | None
+    """The build of the environment it was started from, read before it started."""
 
 
 class ProcessRuntime(Runtime):
@@ -179,7 +204,7 @@ class ProcessRuntime(Runtime):
         self._standbys[spec.space_id] = self._launch_standby(spec, venv, instance_id, start_file)
 
     async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
-        to_start, to_stop = self._spares.plan(specs, limit, lambda spare: spare.process.poll() is None)
+        to_start, to_stop = self._spares.plan(specs, limit, self._standby_usable)
         for spare in to_stop:
             await self.stop(spare.instance)
         for spec in to_start:
@@ -207,15 +232,16 @@ class ProcessRuntime(Runtime):
     ) -> _Standby:
         """Start the launcher with ``spec``'s preload imported, waiting for ``start_file`` to name an app."""
         mode = ["standby", str(start_file), "--preload", ",".join(spec.preload), "--parent", str(os.getpid())]
+        built = env_build(venv)  # before the start: a rebuild from now on makes it stale, never the reverse
         instance, process = self._launch(
             spec, venv, mode=mode, cwd=start_file.parent, instance_id=instance_id, log_path=log_path
         )
         env = instance_env(spec, venv=venv, port=instance.port, instance_id=instance_id)
-        return _Standby(instance, process, spec.artifact.reference, env, start_file)
+        return _Standby(instance, process, spec.artifact.reference, env, start_file, built)
 
     async def _take_spare(self, spec: LaunchSpec) -> _Standby | None:
         spare = self._spares.take(spec)
-        if spare is not None and spare.process.poll() is not None:
+        if spare is not None and not self._standby_usable(spare):
             await self.stop(spare.instance)
             return None
         return spare
@@ -364,10 +390,15 @@ class ProcessRuntime(Runtime):
 
     def _standby_fits(self, standby: _Standby, spec: LaunchSpec) -> bool:
         return (
-            standby.process.poll() is None
-            and standby.instance.deps_key == spec.artifact.deps_key
+            standby.instance.deps_key == spec.artifact.deps_key
             and standby.reference == spec.artifact.reference
+            and self._standby_usable(standby)
         )
+
+    @staticmethod
+    def _standby_usable(standby: _Standby) -> bool:
+        """Alive, and its environment not rebuilt since it started (see the module's docstring)."""
+        return standby.process.poll() is None and standby.env_build == env_build(Path(standby.reference))
 
     async def _take_standby(self, spec: LaunchSpec) -> _Standby | None:
         """Remove the Space's standby from the pool; return it when it can run ``spec``."""
