@@ -115,7 +115,8 @@ class Gate:
     ) -> Forward | Refuse:
         """Where one request goes. ``path`` (raw, without the query) is needed only for sign-in.
 
-        A policy added here must also make ``route_now`` answer ``None``: relays ask it first.
+        A policy added here must also make ``route_now`` answer ``None``: relays ask it first
+        (``tests/unit/test_gate.py`` checks the two over every case the policy knows).
         """
         if path == SIGN_IN_PATH and self._sign_in is not None:
             return Refuse(self._sign_in(subdomain, query))
