@@ -591,6 +591,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _end_request(self) -> None:
         self._active = False
+        self._quick_data = b""
         self._release(_FLOW)
         now = self.idle_since = time.monotonic()
         route, self._route = self._route, None
