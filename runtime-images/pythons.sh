@@ -6,17 +6,26 @@
 # registry source: the official python:<version>-slim image, which exists for every version; on the
 # Debian release of the table when the version has one, so that both sources agree.
 
+# The table: each version there is, with the Debian suite whose python3 it is.
+PYTHON_SUITES=(3.11:bookworm 3.13:trixie)
+
 # python_suite VERSION: the Debian suite whose python3 is VERSION; fails for any other version.
 python_suite() {
-  case "$1" in
-    3.11) echo bookworm ;;
-    3.13) echo trixie ;;
-    *) return 1 ;;
-  esac
+  local entry
+  for entry in "${PYTHON_SUITES[@]}"; do
+    if [[ "${entry%%:*}" == "$1" ]]; then
+      echo "${entry#*:}"
+      return 0
+    fi
+  done
+  return 1
 }
 
-# python_offline_versions: the versions python_suite knows, one per line.
-python_offline_versions() { printf '%s\n' 3.11 3.13; }
+# python_offline_versions: the versions of the table, one per line.
+python_offline_versions() {
+  local entry
+  for entry in "${PYTHON_SUITES[@]}"; do echo "${entry%%:*}"; done
+}
 
 # python_registry_image VERSION: the official image the registry source builds VERSION's image on.
 python_registry_image() {
