@@ -3,7 +3,9 @@
 An environment is named by the plan's ``deps_key`` (SDK version, Python, requirements): every Space and
 commit with the same dependencies uses the same folder, so an app-only change builds nothing. Environments
 are built in a temporary folder and renamed into place when complete, so a crash never leaves a half-built
-one that looks finished.
+one that looks finished. A rebuild without cache (a factory reboot) builds the same way and swaps the new
+folder in only when it is complete: the Spaces running on the old one (every Space with the same
+dependencies) keep their files meanwhile, and the old folder is removed after the swap.
 """
 
 from __future__ import annotations
@@ -57,9 +59,7 @@ class VenvEngine(BuildEngine):
         spec = venv_spec(plan)
         target = self.envs_dir / spec.deps_key[:24]
         async with self._locks.setdefault(spec.deps_key, asyncio.Lock()):
-            if no_cache and target.exists():
-                shutil.rmtree(target, ignore_errors=True)
-            if (target / _COMPLETE_MARKER).exists():
+            if not no_cache and (target / _COMPLETE_MARKER).exists():
                 log.write(f"Dependencies unchanged: reusing environment {target.name}")
             else:
                 await self._create(spec, target, log, no_cache=no_cache)
@@ -120,9 +120,18 @@ class VenvEngine(BuildEngine):
             what = "Installing requirements.txt" if spec.requirements else "Installing the SDK"
             await run_logged([*pip, *spec.packages, *extra], log=log, env=env, what=what)
             (staging / _COMPLETE_MARKER).touch()
-            if target.exists():
-                shutil.rmtree(target)
-            staging.rename(target)
+            await self._swap_in(staging, target)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+
+    async def _swap_in(self, staging: Path, target: Path) -> None:
+        """Rename ``staging`` to ``target``; an existing ``target`` is moved aside first and removed
+        after, so the folder is missing only between two renames."""
+        if not target.exists():
+            staging.rename(target)
+            return
+        old = self.envs_dir / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+        staging.rename(target)
+        await asyncio.to_thread(shutil.rmtree, old, True)
