@@ -98,8 +98,10 @@ def render(
     stages: Mapping[str, str],
     open_connections: Mapping[str, int],
     visible: Iterable[str] | None = None,
+    spares: int = 0,
 ) -> str:
-    """The Prometheus text for every Space in ``stages`` (or only those in ``visible``)."""
+    """The Prometheus text for every Space in ``stages`` (or only those in ``visible``), and the number
+    of ``spares`` the runtime keeps for sleeping Spaces."""
     names = sorted(stages if visible is None else set(visible) & set(stages))
     lines: list[str] = []
 
@@ -152,4 +154,6 @@ def render(
         )
         lines.append(f'spaces_request_duration_seconds_sum{{space="{label}"}} {traffic.latency_sum:.6f}')
         lines.append(f'spaces_request_duration_seconds_count{{space="{label}"}} {traffic.latency_count}')
+    family("spaces_spares", "gauge", "Warm interpreters kept for waking sleeping Spaces (none of their own).")
+    lines.append(f"spaces_spares {spares}")
     return "\n".join(lines) + "\n"

@@ -147,6 +147,10 @@ class Runtime(abc.ABC):
         """Keep one spare for each of the ``limit`` dependency sets most of ``specs`` share, and no other
         (optional). ``start`` hands a spare to a Space of its dependency set that has no standby."""
 
+    def spare_count(self) -> int:
+        """How many spares ``keep_spares`` keeps now (for ``/metrics``)."""
+        return 0
+
     async def forget_space(self, space_id: str) -> None:
         """Remove every trace of a deleted Space: its standby and anything an earlier run left behind."""
         await self.discard_standby(space_id)

@@ -121,6 +121,9 @@ class ContainerRuntime(Runtime):
         await asyncio.to_thread(self._remove_stale, [f"spaces.space={spec.space_id}", "spaces.standby=1"])
         self._standbys[spec.space_id] = await asyncio.to_thread(self._start_standby, spec, "standby")
 
+    def spare_count(self) -> int:
+        return len(self._spares)
+
     async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
         if not self._spares_swept:
             self._spares_swept = True

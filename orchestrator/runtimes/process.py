@@ -203,6 +203,9 @@ class ProcessRuntime(Runtime):
         start_file.unlink(missing_ok=True)
         self._standbys[spec.space_id] = self._launch_standby(spec, venv, instance_id, start_file)
 
+    def spare_count(self) -> int:
+        return len(self._spares)
+
     async def keep_spares(self, specs: Sequence[LaunchSpec], limit: int) -> None:
         to_start, to_stop = self._spares.plan(specs, limit, self._standby_usable)
         for spare in to_stop:

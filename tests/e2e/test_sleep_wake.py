@@ -88,6 +88,7 @@ def test_idle_space_sleeps_and_wakes_on_request(sleepy_plane: ControlPlane, tmp_
 
     # Frozen long enough: stopped. Ten requests at once start one wake and all get the app's answer.
     plane.wait_for("sam/dozy", token, lambda r: r["stage"] == "SLEEPING" and not r["servingSha"], timeout=60)
+    assert "\nspaces_spares 1\n" in plane.api("GET", "/metrics").text  # the one its wake will take
     wakes = _wakes(plane, "sam/dozy")
     responses = asyncio.run(_concurrent_gets(app, 10))
     assert [r.status_code for r in responses] == [200] * 10

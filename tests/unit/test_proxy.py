@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import socket
 import threading
 import time
@@ -455,9 +456,12 @@ async def test_each_request_is_recorded(proxy: Proxy, upstreams: dict[str, Upstr
     assert traffic.bytes_in == 1000
     assert traffic.bytes_out >= len("hello")
     assert traffic.latency_count == 3
-    text = render(proxy.gate.metrics, stages={"alice/hello": "RUNNING"}, open_connections={})
+    text = render(proxy.gate.metrics, stages={"alice/hello": "RUNNING"}, open_connections={}, spares=2)
     assert 'spaces_requests_total{space="alice/hello",code="2xx"} 2' in text
     assert 'spaces_request_duration_seconds_count{space="alice/hello"} 3' in text
+    last = re.search(r'spaces_last_request_timestamp_seconds\{space="alice/hello"\} ([0-9.]+)', text)
+    assert last is not None and abs(float(last.group(1)) - time.time()) < 5
+    assert "\nspaces_spares 2\n" in text
 
 
 async def test_sign_in_hands_the_app_host_its_cookie(tmp_path: Path) -> None:

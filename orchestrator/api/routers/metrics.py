@@ -1,6 +1,7 @@
 """``GET /metrics``: each Space's traffic, open connections, stage and last request, for Prometheus.
 
-Anyone may scrape the public Spaces; private ones appear only for an admin's token (a Prometheus
+With them, how many spares (warm interpreters for waking sleeping Spaces) the runtime keeps. Anyone
+may scrape the public Spaces; private ones appear only for an admin's token (a Prometheus
 ``authorization`` credential), so the endpoint does not reveal that they exist.
 """
 
@@ -36,5 +37,6 @@ def prometheus_metrics(
         if route.space:
             count = platform.routes.open_connections(route.instance_id)
             open_connections[route.space] = open_connections.get(route.space, 0) + count
-    text = metrics.render(platform.metrics, stages=stages, open_connections=open_connections)
+    spares = platform.runtime.spare_count()
+    text = metrics.render(platform.metrics, stages=stages, open_connections=open_connections, spares=spares)
     return Response(text, media_type=metrics.CONTENT_TYPE)
