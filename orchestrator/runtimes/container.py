@@ -4,10 +4,10 @@ Owns the container runtime: creating a container per instance from the Space's i
 environment, labels and a localhost port, following its output into the log file, observing and
 removing it by container id (which survives control-plane restarts), and warm standbys: a container
 of the dependencies image running ``launcher.py standby`` that receives the app files and a start
-file through ``put_archive``. Spares are the same containers started for no Space (labelled
-``spaces.spare``, with only the SDK's environment) and handed to whichever Space of their
-dependencies starts next. Every blocking SDK call runs in ``asyncio.to_thread``.
-It knows nothing of builds, health checks or routing.
+file through ``put_archive`` (only while the dependencies image is the build it started from). Spares
+are the same containers started for no Space (labelled ``spaces.spare``, with only the SDK's
+environment) and handed to whichever Space of their dependencies starts next. Every blocking SDK call
+runs in ``asyncio.to_thread``. It knows nothing of builds, health checks or routing.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ class _Standby:
     instance: Instance
     deps_reference: str
     env: dict[str, str]
+
+
+def _image_id(image: object) -> str:
+    """An image id as the engine gave it, without the ``sha256:`` some engines put in front."""
+    return str(image).removeprefix("sha256:")
 
 
 class ContainerRuntime(Runtime):
@@ -292,9 +297,14 @@ class ContainerRuntime(Runtime):
         app = archives.folder_archive(Path(spec.artifact.app_dir))
         start = archives.files_archive({Path(START_FILE).name: json.dumps(request).encode()})
         try:
-            container = self._client_or_connect().containers.get(standby.instance.handle)
+            client = self._client_or_connect()
+            container = client.containers.get(standby.instance.handle)
             if container.status != "running":
                 raise RuntimeBackendError(f"The standby of {spec.space_id} is {container.status}.")
+            built = client.images.get(standby.deps_reference).id
+            if _image_id(container.attrs.get("Image")) != _image_id(built):
+                # A rebuild without cache (a factory reboot) tagged a new dependencies image since.
+                raise RuntimeBackendError(f"The standby of {spec.space_id} runs an older build of its image.")
             delivered = container.put_archive(APP_DIR, app) and container.put_archive(START_DIR, start)
             if not delivered:
                 raise RuntimeBackendError(f"The standby of {spec.space_id} refused the app files.")

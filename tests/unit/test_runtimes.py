@@ -429,6 +429,22 @@ def _engine_client() -> Any:
     return engine.connect(url) if url else None
 
 
+def _build_image(client: Any, tag: str, files: dict[str, str]) -> str:
+    """Build ``files`` (a Dockerfile and what it copies) as ``tag``; returns the image id."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    image, _ = client.images.build(
+        fileobj=context, custom_context=True, tag=tag, network_mode="host", rm=True
+    )
+    return str(image.id)
+
+
 @pytest.fixture(scope="module")
 def test_image() -> Iterator[str]:
     client = _engine_client()
@@ -439,23 +455,10 @@ def test_image() -> Iterator[str]:
     except Exception:
         pytest.skip(f"{BASE_IMAGE} is not built on this machine")
     tag = f"localhost/spaces/runtime-test:{uuid.uuid4().hex[:8]}"
-    files = {
-        "Dockerfile": (
-            f"FROM {BASE_IMAGE}\n"
-            "COPY --chown=1000:1000 app.py /home/user/app/app.py\n"
-            'CMD ["python", "app.py"]\n'
-        ),
-        "app.py": APP.format(version="v1"),
-    }
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
-    client.images.build(fileobj=context, custom_context=True, tag=tag, network_mode="host", rm=True)
+    dockerfile = (
+        f'FROM {BASE_IMAGE}\nCOPY --chown=1000:1000 app.py /home/user/app/app.py\nCMD ["python", "app.py"]\n'
+    )
+    _build_image(client, tag, {"Dockerfile": dockerfile, "app.py": APP.format(version="v1")})
     yield tag
     try:
         client.images.remove(tag, force=True)
@@ -524,6 +527,36 @@ async def test_container_cold_then_standby(
     finally:
         await containers.stop(cold)
     assert (await containers.status(cold)).state is InstanceState.MISSING
+
+
+@pytest.mark.container
+async def test_container_standby_of_a_rebuilt_dependencies_image_is_not_used(
+    containers: ContainerRuntime, test_image: str, tmp_path: Path
+) -> None:
+    """A factory reboot rebuilds the dependencies image under the same tag: the app must run on the new
+    build, not in the standby started from the old one."""
+    client = _engine_client()
+    deps = f"localhost/spaces/runtime-test-deps:{uuid.uuid4().hex[:8]}"
+    first = _build_image(client, deps, {"Dockerfile": f"FROM {BASE_IMAGE}\nLABEL build=1\n"})
+    app = write_app(tmp_path / "app", APP.format(version="v1"))
+    spec = image_spec(test_image, app)
+    spec = replace(spec, artifact=replace(spec.artifact, deps_reference=deps))
+    try:
+        await containers.prepare_standby(spec)
+        standby = containers._standbys[SPACE].instance
+        await wait_for_text(Path(standby.log_path), "waiting for the app", timeout=30)
+        assert _build_image(client, deps, {"Dockerfile": f"FROM {BASE_IMAGE}\nLABEL build=2\n"}) != first
+
+        instance = await containers.start(spec)
+        try:
+            assert await get(instance) == "v1 hi"
+            assert instance.instance_id != standby.instance_id  # a cold start from the app image
+            assert (await containers.status(standby)).state is InstanceState.MISSING
+        finally:
+            await containers.stop(instance)
+    finally:
+        client.images.remove(deps, force=True)
+        client.close()
 
 
 @pytest.mark.container
