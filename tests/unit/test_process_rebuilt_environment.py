@@ -10,11 +10,7 @@ a stdlib HTTP server.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import time
-import urllib.error
-import urllib.request
 import venv
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.runtimes import ProcessRuntime
-from orchestrator.runtimes.base import Artifact, Instance, LaunchSpec
+from orchestrator.runtimes.base import Artifact, LaunchSpec
+from tests.unit.test_runtimes import get, wait_for_text
 
 SPACE = "alice/demo"
 APP = """\
@@ -69,31 +66,6 @@ def spec(tmp_path: Path) -> LaunchSpec:
     return LaunchSpec(space_id=SPACE, artifact=artifact, app_file="app.py", env={}, preload=("json",))
 
 
-async def answer(instance: Instance, timeout: float = 30.0) -> str:
-    url = f"http://{instance.host}:{instance.port}/"
-
-    def fetch() -> str:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            body: bytes = response.read()
-            return body.decode()
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await asyncio.to_thread(fetch)
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.02)
-
-
-async def waiting_for_the_app(log_path: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while "waiting for the app" not in (Path(log_path).read_text() if Path(log_path).exists() else ""):
-        assert time.monotonic() < deadline, f"the standby never got ready: {log_path}"
-        await asyncio.sleep(0.05)
-
-
 @pytest.mark.parametrize("rebuilt", [False, True], ids=["same-build", "rebuilt-in-place"])
 @pytest.mark.parametrize("kind", ["standby", "spare"])
 async def test_a_standby_of_a_rebuilt_environment_is_not_handed_the_app(
@@ -106,14 +78,14 @@ async def test_a_standby_of_a_rebuilt_environment_is_not_handed_the_app(
         await processes.keep_spares([spec], 1)
         (spare,) = processes._spares.all()
         warm = spare.instance
-    await waiting_for_the_app(warm.log_path)
+    await wait_for_text(Path(warm.log_path), "waiting for the app", timeout=15)
     if rebuilt:  # a factory reboot: the folder deleted and built again, same name, same dependencies
         shutil.rmtree(spec.artifact.reference)
         build_env(Path(spec.artifact.reference))
 
     instance = await processes.start(spec)
     try:
-        assert await answer(instance) == "v1"
+        assert await get(instance) == "v1"
         if rebuilt:
             assert instance.handle != warm.handle  # a cold start, from the new environment
             assert not Path(f"/proc/{warm.handle}").exists()  # the stale standby was stopped
@@ -126,7 +98,7 @@ async def test_a_standby_of_a_rebuilt_environment_is_not_handed_the_app(
 async def test_a_stale_spare_is_replaced(processes: ProcessRuntime, spec: LaunchSpec) -> None:
     await processes.keep_spares([spec], 1)
     (stale,) = processes._spares.all()
-    await waiting_for_the_app(stale.instance.log_path)
+    await wait_for_text(Path(stale.instance.log_path), "waiting for the app", timeout=15)
     shutil.rmtree(spec.artifact.reference)
     build_env(Path(spec.artifact.reference))
 
