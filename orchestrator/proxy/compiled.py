@@ -107,7 +107,6 @@ def _compile_c(source: Path, output: Path) -> None:
             "-fPIC",
             "-O2",
             "-Wall",
-            "-Werror",
             "-I",
             include,
             str(source),
