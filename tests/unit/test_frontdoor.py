@@ -472,3 +472,16 @@ async def test_the_quick_path_relays_what_the_parser_would(
     assert quick_responses == [4, 0]  # /a twice, /b and /c; not HEAD, chunked, hop-by-hop or forwarded
     assert quick_answers[0] == _PLAIN_ANSWER and quick_answers[5].startswith(b"HTTP/1.1 201 Created\r\n")
     assert b"keep-alive" not in quick_answers[5].lower()
+
+
+async def test_a_request_read_while_a_quick_one_is_in_flight_waits_its_turn(door: Door) -> None:
+    """The second request arrives in a read of its own while the first (a quick one, if the scanner is
+    built) waits for a slow app: it is queued, and the answers come back in order."""
+    reader, writer = await door.raw()
+    writer.write(_get("/slow", door.host()))
+    await _eventually(lambda: door.routes.open_connections("a") == 1)
+    writer.write(_get("/whoami", door.host()))
+    assert (await _read_response(reader))[2] == b"slow"
+    assert (await _read_response(reader))[2] == b"a"
+    assert door.gate.metrics.spaces["alice/hello"].requests == {"2xx": 2}
+    writer.close()
