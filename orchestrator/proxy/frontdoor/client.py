@@ -328,19 +328,10 @@ class ClientConnection(asyncio.Protocol):
             return False
         self._prefix = None
         self._first = False
-        self._quick = True
+        self._open_request(method, target, [], keep_alive=True, http11=True, quick=True)
         self._quick_data = data
-        self._active = True
-        self._started = time.monotonic()
-        self._method, self._target, self._request = method, target, []
-        self._keep_alive = self._http11 = True
-        self._status = self._bytes_out = 0
         self._bytes_in = length
         self._request_done = True
-        self._response_started = self._response_done = False
-        self._chunked_out = self._until_close = self._discard = self._retried = False
-        self._request_chunked = self._expect_continue = False
-        self._upgrade = None
         self._host = host
         self._route = route
         self._added = ()
@@ -352,6 +343,28 @@ class ClientConnection(asyncio.Protocol):
         self._send()
         return True
 
+    def _open_request(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: list[Header],
+        *,
+        keep_alive: bool,
+        http11: bool,
+        quick: bool,
+    ) -> None:
+        """The state of the request that begins now, as it is before its headers are looked at."""
+        self._active = True
+        self._quick = quick
+        self._started = time.monotonic()
+        self._method, self._target, self._request = method, target, headers
+        self._keep_alive, self._http11 = keep_alive, http11
+        self._status = self._bytes_in = self._bytes_out = 0
+        self._request_done = self._response_started = self._response_done = False
+        self._chunked_out = self._until_close = self._discard = self._retried = False
+        self._request_chunked = self._expect_continue = False
+        self._upgrade = None
+
     def _begin(
         self,
         method: bytes,
@@ -362,16 +375,7 @@ class ClientConnection(asyncio.Protocol):
         http11: bool,
         raw: bytes,
     ) -> None:
-        self._active = True
-        self._quick = False
-        self._started = time.monotonic()
-        self._method, self._target, self._request = method, target, headers
-        self._keep_alive, self._http11 = keep_alive, http11
-        self._status = self._bytes_in = self._bytes_out = 0
-        self._request_done = self._response_started = self._response_done = False
-        self._chunked_out = self._until_close = self._discard = self._retried = False
-        self._request_chunked = False
-        self._expect_continue = False
+        self._open_request(method, target, headers, keep_alive=keep_alive, http11=http11, quick=False)
         host = b""
         upgrade_to: bytes | None = None
         for name, value in headers:
@@ -701,11 +705,8 @@ class ClientConnection(asyncio.Protocol):
         self._status = status
         self._bytes_out = length
         self._response_started = True
-        self._upstream = None
-        self.door.pool.give(upstream)
         self._out.append(data)
-        self._response_done = True
-        self._finish()
+        self.response_end(upstream, True)
 
     def response_body(self, data: bytes) -> None:
         self._bytes_out += len(data)
