@@ -485,3 +485,28 @@ async def test_a_request_read_while_a_quick_one_is_in_flight_waits_its_turn(door
     assert (await _read_response(reader))[2] == b"a"
     assert door.gate.metrics.spaces["alice/hello"].requests == {"2xx": 2}
     writer.close()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status_line"),
+    [
+        (b"get / HTTP/1.1\r\nHost: {host}\r\n\r\n", b"HTTP/1.1 400 Bad Request"),  # httptools refuses it
+        (b"GET / HTTP/1.1\r\nHost: {host}\r\nX-A : 1\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (
+            b"GET / HTTP/1.1\r\nHost: {host}\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n",
+            b"HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+    ],
+)
+async def test_heads_the_scanner_leaves_alone_are_judged_by_the_parser(
+    door: Door, request_bytes: bytes, status_line: bytes
+) -> None:
+    """What the quick path does not take still gets the parser's answer: a bad head a 400, a head over
+    the limit a 431, and the connection closed."""
+    reader, writer = await door.raw()
+    writer.write(request_bytes.replace(b"{host}", door.host().encode()))
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(status_line + b"\r\n")
+    assert await reader.read() == b""  # closed
+    assert door.routes.open_connections("a") == 0
+    writer.close()
