@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -73,12 +74,13 @@ class ZeroGPUSettings(BaseModel):
         default=1.0, gt=0, description="How often running workers are checked for a crash"
     )
 
-    @model_validator(mode="after")
-    def _every_tier(self) -> ZeroGPUSettings:
-        missing = [tier.value for tier in Tier if tier not in self.tiers]
-        if missing:
-            raise ValueError(f"tiers: missing {', '.join(missing)}")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_figures_for_tiers_not_given(cls, raw: Any) -> Any:
+        """Settings may override one tier and keep the Hub's figures for the others."""
+        if isinstance(raw, dict) and isinstance(raw.get("tiers"), dict):
+            return {**raw, "tiers": {**_hub_tiers(), **raw["tiers"]}}
+        return raw
 
     def limits(self, tier: Tier) -> TierLimits:
         return self.tiers[tier]
@@ -90,9 +92,6 @@ def load_settings(path: Path) -> ZeroGPUSettings:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidInputError(f"{path}: cannot read the ZeroGPU settings: {exc}") from exc
-    if isinstance(raw, dict) and isinstance(raw.get("tiers"), dict):
-        # A file may override one tier and keep the Hub's figures for the others.
-        raw = {**raw, "tiers": {**{t.value: v.model_dump() for t, v in _hub_tiers().items()}, **raw["tiers"]}}
     try:
         return ZeroGPUSettings.model_validate(raw)
     except ValidationError as exc:
