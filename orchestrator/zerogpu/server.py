@@ -147,8 +147,11 @@ class DeviceAPI:
             now = self._clock()
             deadline = self.scheduler.next_deadline()
             wake_at = next_liveness if deadline is None else min(deadline, next_liveness)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+            # with the event, and the server could then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, wake_at - now))
+                async with asyncio.timeout(max(0.0, wake_at - now)):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 now = self._clock()
@@ -192,7 +195,8 @@ class DeviceAPI:
                 self.workers.end(event.space_id, event.pid)
             elif isinstance(event, LeaseEnded):
                 self.ledger.append(event.record)
-        self._poke()
+        if events:
+            self._poke()
 
     # -- routes -----------------------------------------------------------------------------------
 
@@ -222,6 +226,7 @@ class DeviceAPI:
         outcome = self.scheduler.schedule(call, self._clock(), may_wait=may_wait)
         if isinstance(outcome, Granted):
             self._handle(list(outcome.evictions))
+            self._poke()  # the clock must wake at this lease's deadline
             headers[APPROVE_RESULT_HEADER] = "approved"
             return Response(_grant(outcome.lease).to_json(), headers=headers, media_type="application/json")
         if isinstance(outcome, Refused):
@@ -324,7 +329,11 @@ class _QueueStream(Response):
     def __init__(
         self, api: DeviceAPI, ticket_id: int, waiter: asyncio.Future[Lease | None], headers: dict[str, str]
     ) -> None:
-        super().__init__(headers={**headers, "Cache-Control": "no-cache"}, media_type="text/event-stream")
+        # No body and so no Content-Length: the events are streamed in chunks.
+        self.status_code = 200
+        self.media_type = "text/event-stream"
+        self.background = None
+        self.init_headers({**headers, "Cache-Control": "no-cache"})
         self.api = api
         self.ticket_id = ticket_id
         self.waiter = waiter

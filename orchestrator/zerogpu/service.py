@@ -67,7 +67,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_server(api: DeviceAPI) -> uvicorn.Server:
-    config = uvicorn.Config(api.app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        api.app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
     return uvicorn.Server(config)
 
 
