@@ -19,6 +19,11 @@ Token: a JWT (compact JWS) signed with HS256. Header ``{"alg": "HS256", "typ": "
            address's, at the anonymous tier
 =========  ===========================================================================================
 
+A Space that calls another ZeroGPU Space for its visitor (``gradio_client`` forwards the visitor's
+``x-ip-token`` header, as on the Hub) sends a token bound to the first Space. The proxy, which never
+passes a client's ``X-IP-Token`` through as is, then re-binds it with ``rebind``: same visitor, tier
+and expiry, the called Space's id. A request with no valid token gets one minted from its own identity.
+
 The key: 32 random bytes in ``<data dir>/zerogpu/visitor-token.key`` (mode 0600), made on first use;
 the proxy and the device API read the same file. Neither the key nor the file is ever given to an app.
 """
@@ -32,7 +37,7 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +122,9 @@ def mint_for(
     return mint(key, VisitorClaims(subject, tier, space_id, int(now), int(now) + ttl_s))
 
 
-def verify(key: bytes, token: str, *, space_id: str, now: float) -> VisitorClaims:
-    """The claims of a token minted for ``space_id`` that has not expired, or ``VisitorTokenError``."""
+def verify(key: bytes, token: str, *, space_id: str | None, now: float) -> VisitorClaims:
+    """The claims of a token minted for ``space_id`` (any Space if None) that has not expired, or
+    ``VisitorTokenError``."""
     parts = token.split(".")
     if len(parts) != 3:
         raise VisitorTokenError("not a JWT")
@@ -149,11 +155,18 @@ def verify(key: bytes, token: str, *, space_id: str, now: float) -> VisitorClaim
         raise VisitorTokenError("missing or malformed claims") from exc
     if payload.get("iss") != ISSUER or payload.get("aud") != AUDIENCE:
         raise VisitorTokenError("token not issued for ZeroGPU")
-    if claims.space_id != space_id:
+    if space_id is not None and claims.space_id != space_id:
         raise VisitorTokenError("token issued for another Space")
     if now > claims.expires_at + CLOCK_SKEW_S:
         raise VisitorTokenError("token expired")
     return claims
+
+
+def rebind(key: bytes, token: str, *, space_id: str, now: float) -> str:
+    """The proxy's side of a Space calling another for its visitor: a valid token of any Space becomes
+    the same visitor's token for ``space_id``, expiring no later. ``VisitorTokenError`` otherwise."""
+    claims = verify(key, token, space_id=None, now=now)
+    return mint(key, replace(claims, space_id=space_id))
 
 
 def visitor_of(claims: VisitorClaims | None, space_id: str) -> Visitor:

@@ -119,7 +119,8 @@ class QuotaBook:
         if requested_s > status.left_s:
             # A window is open here: only accepted calls make left_s fall below the daily quota.
             resets_at = status.resets_at if status.resets_at is not None else now
-            return Refusal("quota-exceeded", status.left_s, max(1, math.ceil(resets_at - now)))
+            # Whole seconds, as the client prints str(timedelta): "Try again in 23:59:59".
+            return Refusal("quota-exceeded", status.left_s, max(1, math.floor(resets_at - now)))
         return None
 
     def reserve(self, visitor: Visitor, requested_s: float, now: float) -> None:

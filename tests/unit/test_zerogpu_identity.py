@@ -194,3 +194,14 @@ def test_a_restart_restores_the_quota_used_in_windows_still_open() -> None:
     assert book.status(Visitor("user:a", Tier.REGULAR), now=5000).used_s == 150
     assert book.status(Visitor("user:a", Tier.REGULAR), now=5000).resets_at == 900 + 86400
     assert book.status(Visitor("user:b", Tier.REGULAR), now=5000).used_s == 0
+
+
+def test_a_token_forwarded_by_one_space_to_another_is_rebound_by_the_proxy_not_reused() -> None:
+    theirs = identity.mint_for(KEY, subject="user:a", tier=Tier.PRO, space_id="a/front", now=0, ttl_s=60)
+    with pytest.raises(VisitorTokenError, match="another Space"):
+        identity.verify(KEY, theirs, space_id="b/zero", now=1)
+    rebound = identity.rebind(KEY, theirs, space_id="b/zero", now=1)
+    claims = identity.verify(KEY, rebound, space_id="b/zero", now=1)
+    assert (claims.subject, claims.tier, claims.expires_at) == ("user:a", Tier.PRO, 60)
+    with pytest.raises(VisitorTokenError, match="expired"):
+        identity.rebind(KEY, theirs, space_id="b/zero", now=120)
