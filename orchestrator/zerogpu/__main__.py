@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import uvloop
+
 from orchestrator.errors import InvalidInputError
 from orchestrator.zerogpu.environment import app_environment
 from orchestrator.zerogpu.leases import ZeroSpace
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             args.command = args.command[1:]
         if not args.command:
             parser.error("run: give the app's command after --")
-        return asyncio.run(_run(args))
+        return uvloop.run(_run(args))
     except InvalidInputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -227,14 +227,14 @@ class Scheduler:
     def quota_status(self, visitor: Visitor, now: float) -> QuotaStatus:
         return self.quota.status(visitor, now)
 
-    # -- inside ---------------------------------------------------------------------------------
-
     def lease_of(self, space_id: str, allow_token: str) -> Lease | None:
         """The lease of that token if it is this Space's."""
         lease = self._leases.get(allow_token)
         if lease is None or lease.call.space.space_id != space_id:
             return None
         return lease
+
+    # -- inside ---------------------------------------------------------------------------------
 
     def _running(self, space_id: str) -> int:
         return sum(1 for lease in self._leases.values() if lease.call.space.space_id == space_id)
