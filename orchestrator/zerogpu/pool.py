@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import InvalidInputError
 from orchestrator.zerogpu.protocol import GPUSize
+from orchestrator.zerogpu.settings import file_error
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,7 @@ def load_pool(path: Path) -> StaticDevicePool:
     try:
         parsed = _PoolFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InvalidInputError(f"{path}: {where}: {first['msg']}") from exc
+        raise file_error(path, exc) from exc
     devices = [
         ZeroDevice(
             index=entry.index,

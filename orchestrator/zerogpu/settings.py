@@ -95,6 +95,11 @@ def load_settings(path: Path) -> ZeroGPUSettings:
     try:
         return ZeroGPUSettings.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise InvalidInputError(f"{path}: {where}: {first['msg']}") from exc
+        raise file_error(path, exc) from exc
+
+
+def file_error(path: Path, exc: ValidationError) -> InvalidInputError:
+    """The first fault of a ZeroGPU file, named by file and key (``pool.yaml: devices.0.size: ...``)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return InvalidInputError(f"{path}: {where}: {first['msg']}")
