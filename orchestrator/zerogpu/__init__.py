@@ -22,4 +22,15 @@ The client is the public `spaces` package, unchanged; this package is the server
 One device API serves all the ZeroGPU Spaces of a machine, because they share its devices, its queue
 and the visitors' quotas; each Space is authenticated by the secret in its own URL (``registry.py``),
 and each visitor by a token bound to the Space it was issued for (``identity.py``).
+
+What the platform wires in (nothing here reaches into the control plane):
+
+- the pool: a ``pool.DevicePool`` of the GPUs and MIG slices the admin dedicates to ZeroGPU;
+- the runtime: starting a ZeroGPU Space's app with ``environment.app_environment(...)`` and the URL of
+  ``DeviceAPI.register_space``, a ``workers.WorkerControl`` (is this pid the Space's, end it; the
+  process runtime's is ``LocalProcessWorkers``), and ``DeviceAPI.space_stopped`` when the app ends;
+- the proxy: an ``X-IP-Token`` on every request to a ZeroGPU Space (``identity.mint_for``, or
+  ``identity.rebind`` for a token another Space forwarded), with the key of ``identity.key_path``;
+- accounting: a ``ledger.UsageSink`` (the control plane's database) that admins' and users' usage
+  views read, through ``ledger.summarize`` and ``Scheduler.quota_status``.
 """

@@ -92,11 +92,18 @@ class DeviceBoard:
     def devices(self) -> list[ZeroDevice]:
         return list(self._devices.values())
 
+    def update(self, devices: Sequence[ZeroDevice]) -> list[Resident]:
+        """The pool changed: new devices are lent from now on; a removed one finishes its running call
+        but takes no other. Returns the idle workers left on removed devices (to be ended)."""
+        self._devices = {device.index: device for device in devices}
+        gone = [index for index in self._residents if index not in self._devices]
+        return [self._residents.pop(index) for index in gone]
+
     def fits_any(self, size: GPUSize) -> bool:
         return any(device.fits(size) for device in self._devices.values())
 
     def any_free(self) -> bool:
-        return len(self._leases) < len(self._devices)
+        return any(index not in self._leases for index in self._devices)
 
     def leases(self) -> Iterator[Lease]:
         return iter(list(self._leases.values()))
@@ -142,7 +149,7 @@ class DeviceBoard:
         if self._leases.get(index) is lease:
             del self._leases[index]
         self._freed_at[index] = now
-        if keep_worker and lease.pid is not None:
+        if keep_worker and lease.pid is not None and index in self._devices:
             self._residents[index] = Resident(lease.call.space.space_id, lease.call.task_id, lease.pid)
 
     def forget_worker(self, space_id: str, pid: int) -> None:

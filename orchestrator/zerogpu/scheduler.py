@@ -211,6 +211,13 @@ class Scheduler:
         self.board.forget_space(space_id)
         return events + self._dispatch(now)
 
+    def update_devices(self, devices: Sequence[ZeroDevice], now: float) -> list[Event]:
+        """The admin changed the devices dedicated to ZeroGPU (see ``DeviceBoard.update``)."""
+        check_devices(devices)
+        gone = self.board.update(devices)
+        events: list[Event] = [EndWorker(r.space_id, r.pid, "its device left the ZeroGPU pool") for r in gone]
+        return events + self._dispatch(now)
+
     def next_deadline(self) -> float | None:
         times = [lease.kill_at if lease.warned else lease.deadline for lease in self._leases.values()]
         expiry = self.waiting.next_expiry()

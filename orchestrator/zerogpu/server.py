@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from orchestrator.zerogpu import identity
 from orchestrator.zerogpu.leases import CallRequest, Lease, ZeroSpace
 from orchestrator.zerogpu.ledger import UsageSink
+from orchestrator.zerogpu.pool import DevicePool
 from orchestrator.zerogpu.protocol import (
     APPROVE_RESULT_HEADER,
     AUTHENTICATED_HEADER,
@@ -115,6 +116,10 @@ class DeviceAPI:
         """The Space's app is gone: its leases end, its waiting calls fail, its URL stops working."""
         self.registry.unregister(space_id)
         self._handle(self.scheduler.space_stopped(space_id, self._clock()))
+
+    def update_pool(self, pool: DevicePool) -> None:
+        """Re-read the devices dedicated to ZeroGPU (after the admin changed them)."""
+        self._handle(self.scheduler.update_devices(pool.devices(), self._clock()))
 
     def call_soon(self, function: Callable[[], Any]) -> None:
         """Run ``function`` on the server's loop (from another thread)."""

@@ -49,7 +49,7 @@ SETTINGS = ZeroGPUSettings(
         Tier.PRO: TierLimits(daily_s=600),
     },
     grace_s=1.0,
-    queue_timeout_s=4.0,
+    queue_timeout_s=12.0,  # above the longest wait of the queue-order test, with room for a loaded machine
     ping_interval_s=0.5,
     liveness_interval_s=0.2,
 )
@@ -243,11 +243,17 @@ def test_visitors_queue_for_two_busy_gpus_and_are_served_by_quota_left(app: Zero
     app.wait_until("the regular visitor queued", waiting(2))
     pro = app.visitor("user:queue-pro", Tier.PRO).submit(0.5, "ok", 10, api_name="/work")
     app.wait_until("the pro visitor queued", waiting(3))
-    started = {
-        name: json.loads(job.result(timeout=60))["started"]
-        for name, job in (("anonymous", anonymous), ("regular", regular), ("pro", pro))
+    for job in (anonymous, regular, pro):
+        assert json.loads(job.result(timeout=60))["pid"]
+    granted = {
+        visitor: app.records(visitor, 1)[0].granted_at
+        for visitor in ("ip:198.51.100.9", "user:queue-regular", "user:queue-pro")
     }
-    assert sorted(started, key=started.__getitem__) == ["pro", "regular", "anonymous"]
+    assert sorted(granted, key=granted.__getitem__) == [
+        "user:queue-pro",
+        "user:queue-regular",
+        "ip:198.51.100.9",
+    ]
     long_job.result(timeout=60)
     short_job.result(timeout=60)
     assert not app.on_loop(lambda api: api.scheduler.leases())
@@ -296,7 +302,7 @@ def test_no_gpu_of_the_size_asked_for(app: ZeroSpaceApp) -> None:
 
 def test_a_queued_call_gives_up_after_the_queue_timeout(app: ZeroSpaceApp) -> None:
     filler = app.visitor("user:filler2", Tier.PRO)
-    jobs = [filler.submit(7, "ok", 20, api_name="/work") for _ in range(2)]
+    jobs = [filler.submit(16, "ok", 30, api_name="/work") for _ in range(2)]
     app.wait_until("both GPUs busy", busy(2))
     message = app_error(app.visitor("user:patient", Tier.REGULAR), 0.1, 10)
     assert message.startswith("No GPU was available after 60s")
@@ -338,14 +344,28 @@ def test_an_app_that_dies_mid_call_gives_its_gpu_back(
 ) -> None:
     tmp, server, api, ledger, workers = device_api
     doomed = start_app(tmp, server, api, ledger, workers, "alice/zero-doomed")
+    token = identity.mint_for(
+        doomed.key, subject="user:stranded", tier=Tier.PRO, space_id=doomed.space_id, now=time.time()
+    )
+    # The visitor is a process of its own: a gradio_client call whose app dies never returns, and its
+    # thread would keep this interpreter from exiting.
+    script = (
+        "from gradio_client import Client;"
+        f"Client({doomed.url!r}, headers={{'X-IP-Token': {token!r}}}, verbose=False)"
+        ".predict(20, 'ok', 30, api_name='/work')"
+    )
+    visitor = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        doomed.visitor("user:stranded", Tier.PRO).submit(20, "ok", 30, api_name="/work")
-        doomed.wait_until("the call running", running(space="alice/zero-doomed"))
+        doomed.wait_until("the call running", running(space="alice/zero-doomed"), timeout=60)
         doomed.process.kill()
         doomed.process.wait()
         doomed.wait_until("the lease closed", lambda a: not leases(a, space="alice/zero-doomed"), timeout=10)
         (record,) = doomed.records("user:stranded", 1)
         assert record.outcome == "crashed"
     finally:
+        visitor.kill()
+        visitor.wait()
         if doomed.process.poll() is None:
             doomed.process.kill()

@@ -25,6 +25,7 @@ from orchestrator.zerogpu.scheduler import (
     Scheduler,
 )
 from orchestrator.zerogpu.settings import Tier, TierLimits, ZeroGPUSettings
+from orchestrator.zerogpu.waiting import Ticket
 
 SETTINGS = ZeroGPUSettings(
     tiers={
@@ -55,6 +56,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.now = 0.0
         self.records: list[UsageRecord] = []
         self.pids = itertools.count(100)
+        self.pool = list(DEVICES)
 
     def _absorb(self, events: list[Event]) -> None:
         for event in events:
@@ -107,6 +109,11 @@ class SchedulerMachine(RuleBasedStateMachine):
         ticket = data.draw(st.sampled_from(sorted(self.scheduler.waiting.tickets(), key=lambda t: t.id)))
         self.scheduler.cancel(ticket.id, self.now)
 
+    @rule(pool=st.lists(st.sampled_from(DEVICES), min_size=1, max_size=3, unique=True))
+    def admin_changes_the_pool(self, pool: list[ZeroDevice]) -> None:
+        self.pool = pool
+        self._absorb(self.scheduler.update_devices(pool, self.now))
+
     @rule(seconds=st.floats(0, 120, allow_nan=False))
     def time_passes(self, seconds: float) -> None:
         """As the server's clock does: wake at every deadline on the way."""
@@ -155,7 +162,7 @@ class SchedulerMachine(RuleBasedStateMachine):
     def no_device_idles_while_a_fitting_call_waits(self) -> None:
         leases = self.scheduler.leases()
         busy = {lease.device.index for lease in leases}
-        free = [device for device in DEVICES if device.index not in busy]
+        free = [device for device in self.pool if device.index not in busy]
         for ticket in self.scheduler.waiting.tickets():
             running = sum(1 for lease in leases if lease.call.space == ticket.call.space)
             at_limit = running >= ticket.call.space.concurrency_limit
@@ -201,8 +208,30 @@ def test_waiting_calls_are_served_by_quota_left_then_arrival(
         outcome = scheduler.schedule(CallRequest(space, 2, visitors[who], duration), now=201)
         assert isinstance(outcome, Queued)
         arrivals.append(outcome.ticket)
-    left = {v.key: scheduler.quota.left(v, 201) for v in visitors}
-    expected = [t.id for t in sorted(arrivals, key=lambda t: (-left[t.call.visitor.key], t.arrival))]
+    # Reference: each freed device goes to the waiting call whose visitor has the most quota left at that
+    # moment (prior use and every accepted call of theirs not yet released), then the earliest arrival.
+    # Calls here end the instant they start, so a served call's reservation is gone by the next grant.
+    reserved: dict[str, int] = defaultdict(int)
+    for ticket in arrivals:
+        reserved[ticket.call.visitor.key] += ticket.call.duration_s
+    prior = {visitor.key: seconds for visitor, seconds in zip(visitors, used, strict=True)}
+
+    def rank(ticket: Ticket) -> tuple[int, int]:
+        visitor = ticket.call.visitor.key
+        return (-(10_000 - prior[visitor] - reserved[visitor]), ticket.arrival)
+
+    line = list(arrivals)
+    holding: list[Ticket | None] = [None] * devices
+    expected: list[int] = []
+    while holding:
+        done = holding.pop(0)
+        if done is not None:
+            reserved[done.call.visitor.key] -= done.call.duration_s
+        if line:
+            best = min(line, key=rank)
+            line.remove(best)
+            expected.append(best.id)
+            holding.append(best)
     served: list[int] = []
     while holders:
         token = holders.pop(0)

@@ -334,3 +334,18 @@ def test_abandoning_an_undelivered_grant_frees_the_device_for_the_next_in_line()
     events = s.abandon(dispatched.lease.token, now=2)
     assert ended(events)[0].record.outcome == "unused"
     assert [e.ticket_id for e in events if isinstance(e, Dispatched)] == [third.ticket.id]
+
+
+def test_devices_added_to_the_pool_serve_the_queue_and_removed_ones_finish_their_call() -> None:
+    s = scheduler(devices=[ZeroDevice(0, "GPU-0", "large")])
+    running = granted(s.schedule(call(ALICE, task=1), now=0)).lease
+    s.allow(SPACE.space_id, running.token, 40)
+    waiting = queued(s.schedule(call(BOB, task=2), now=1))
+    events = s.update_devices([ZeroDevice(1, "GPU-1", "large")], now=2)
+    (dispatched,) = [e for e in events if isinstance(e, Dispatched)]
+    assert (dispatched.ticket_id, dispatched.lease.device.uuid) == (waiting.ticket.id, "GPU-1")
+    # The call on the removed device runs to its end; its worker is not kept there, nothing else goes there.
+    assert s.lease_of(SPACE.space_id, running.token) is running
+    s.release(SPACE.space_id, running.token, fail=False, now=3)
+    assert s.residents() == {}
+    assert isinstance(s.schedule(call(PRO, task=1), now=4), Queued)
