@@ -1,0 +1,239 @@
+"""The admission loop: it owns the snapshot and the queue, applies ``admit``'s decisions, and decides
+again for waiting Spaces when something frees up. This is what the control plane calls.
+
+* ``request`` — a Space starts, wakes or changes hardware: an immediate decision;
+* ``release`` — a Space sleeps, stops, is deleted or was preempted: it frees what it held, and the
+  decisions this makes possible are returned (admit these, stop those first);
+* ``touch`` — a request reached a Space (it is not idle);
+* ``set_quotas`` / ``set_inventory`` — live changes, followed by a new look at everything waiting.
+
+A :class:`~orchestrator.scheduling.decisions.Preempt` leaves the request waiting until every target is
+released; then it is decided first. Pure bookkeeping: no clock, no I/O; ``now`` is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from orchestrator.scheduling.admission import admit
+from orchestrator.scheduling.decisions import Admitted, Decision, Explanation, Pending, Preempt, Rejected
+from orchestrator.scheduling.devices import Shortage
+from orchestrator.scheduling.inventory import Inventory
+from orchestrator.scheduling.ledger import Ledger
+from orchestrator.scheduling.queue import LaneKey, PendingQueue, Waiting
+from orchestrator.scheduling.quotas import QuotaBook
+from orchestrator.scheduling.snapshot import Snapshot
+from orchestrator.scheduling.workloads import Admission, SpaceRequest
+
+
+class Scheduler:
+    def __init__(self, snapshot: Snapshot, ledger: Ledger | None = None) -> None:
+        self.snapshot = snapshot
+        self.queue = PendingQueue()
+        self.ledger = ledger if ledger is not None else Ledger()
+        self._requests: dict[str, SpaceRequest] = {}
+        self._seq = 0
+        self._lanes_by_flavor: dict[str, set[LaneKey]] = {}
+        self._flavors_by_class: dict[object, set[str]] = {}
+        self._index_flavors()
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def request(self, request: SpaceRequest, now: float) -> Decision:
+        """``request.space`` wants to run on ``request.flavor``: admitted, preempting, pending or rejected."""
+        self.snapshot.touch(request.space, now)
+        current = self.snapshot.admissions.get(request.space)
+        if current is not None:
+            if current.flavor == request.flavor:
+                explanation = Explanation(
+                    request.space, current.flavor, current.team, "admitted", "already running"
+                )
+                return Admitted(request, current, explanation)
+            self.release(request.space, now)  # a hardware change restarts the Space on the new flavor
+        waiting = self.queue.get(request.space)
+        if waiting is not None:
+            if waiting.request == request:
+                return self._pending(waiting, waiting.last)
+            self._drop_waiting(request.space)
+        decision = admit(self.snapshot, request, now, detail=True)
+        if isinstance(decision, Rejected):
+            return decision
+        team = self.snapshot.team_of(request.owner)
+        waiting = Waiting(request, team, self._next_seq(), now)
+        head = self.queue.head(waiting.lane)
+        if head is not None and head.order < waiting.order:
+            self._push(waiting)  # others of its team wait for the same flavor: first come, first served
+            return self._pending(waiting, decision)
+        return self._apply(waiting, decision)
+
+    def release(self, space: str, now: float, *, requeue: bool = False) -> list[Decision]:
+        """``space`` stopped (sleep, pause, delete, preempted). ``requeue``: it was evicted while busy and
+        waits to run again. Returns the decisions the freed hardware made possible."""
+        if self._drop_waiting(space):
+            return []
+        nominee_space = self.snapshot.preempting.get(space)
+        admission = self.snapshot.forget(space)
+        if admission is None:
+            return []
+        self.ledger.close(space, now)
+        request = self._requests.pop(space)
+        lanes = self._lanes_after_release(admission)
+        nominee = self.queue.get(nominee_space) if nominee_space is not None else None
+        if nominee is not None:
+            nominee.waiting_for = nominee.waiting_for - {space}
+            lanes.insert(0, nominee.lane)
+        if requeue:
+            self._push(Waiting(request, admission.team, self._next_seq(), now))
+        return self._retry(lanes, now)
+
+    def touch(self, space: str, now: float) -> None:
+        self.snapshot.touch(space, now)
+
+    def set_quotas(self, quotas: QuotaBook, now: float) -> list[Decision]:
+        self.snapshot.set_quotas(quotas)
+        return self._retry(self.queue.lanes(), now)
+
+    def set_inventory(self, inventory: Inventory, now: float) -> list[Decision]:
+        self.snapshot.set_inventory(inventory)
+        self._index_flavors()
+        return self._retry(self.queue.lanes(), now)
+
+    # --- questions --------------------------------------------------------------------------------
+
+    def position(self, space: str) -> int | None:
+        return self.queue.position(space)
+
+    def explain(self, space: str, now: float) -> Explanation | None:
+        """Why ``space`` runs where it runs, or waits: decided afresh, in detail, changing nothing."""
+        admission = self.snapshot.admissions.get(space)
+        if admission is not None:
+            ids = ", ".join(d.visible_id or d.id for d in admission.devices) or "no GPU"
+            summary = f"running on {admission.flavor}" + (
+                f", node {admission.node}: {ids}" if admission.node else ""
+            )
+            return Explanation(space, admission.flavor, admission.team, "admitted", summary)
+        waiting = self.queue.get(space)
+        if waiting is None:
+            return None
+        decision = admit(self.snapshot, waiting.request, now, detail=True)
+        if waiting.waiting_for:
+            names = ", ".join(sorted(waiting.waiting_for))
+            return replace(decision.explanation, outcome="pending", summary=f"waiting for {names} to stop")
+        return replace(self._pending(waiting, decision).explanation, position=self.queue.position(space))
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _apply(self, waiting: Waiting, decision: Decision) -> Decision:
+        if isinstance(decision, Admitted):
+            admission = replace(decision.admission, seq=self.snapshot.next_seq())
+            self.snapshot.assume(admission)
+            self._requests[admission.space] = waiting.request
+            self.ledger.open(admission)
+            return replace(decision, admission=admission)
+        if isinstance(decision, Preempt):
+            waiting.waiting_for = frozenset(t.space for t in decision.targets)
+            waiting.last = decision
+            for target in decision.targets:
+                self.snapshot.preempting[target.space] = waiting.request.space
+            self._push(waiting)
+            return decision
+        self._push(waiting)
+        return self._pending(waiting, decision)
+
+    def _pending(self, waiting: Waiting, decision: Decision | None) -> Pending:
+        waiting.last = decision
+        position = self.queue.position(waiting.request.space)
+        reason = decision.reason if isinstance(decision, Pending) else "waiting for its turn"
+        if isinstance(decision, Preempt):
+            reason = "waiting for " + ", ".join(sorted(waiting.waiting_for)) + " to stop"
+        ahead = (position or 1) - 1
+        summary = (
+            f"queued at position {position} ({ahead} ahead in team {waiting.team or '(none)'}): {reason}"
+        )
+        base = decision.explanation if decision is not None else None
+        explanation = (
+            replace(base, outcome="pending", summary=summary, position=position)
+            if base is not None
+            else Explanation(waiting.request.space, waiting.request.flavor, waiting.team, "pending", summary)
+        )
+        return Pending(waiting.request, reason, explanation, position, tuple(sorted(waiting.waiting_for)))
+
+    def _retry(self, lanes: Iterable[LaneKey], now: float) -> list[Decision]:
+        """Decide again for the heads of ``lanes`` (first given, first decided) until none can move."""
+        todo = list(dict.fromkeys(lane for lane in lanes if self.queue.has_lane(lane)))
+        decisions: list[Decision] = []
+        while todo:
+            heads = [
+                h for h in (self.queue.head(lane) for lane in todo) if h is not None and not h.waiting_for
+            ]
+            heads.sort(key=lambda h: (not isinstance(h.last, Preempt), h.order))
+            moved: list[LaneKey] = []
+            for head in heads:
+                decision = admit(self.snapshot, head.request, now)
+                if isinstance(decision, Pending):
+                    head.last = decision
+                    continue
+                self.queue.remove(head.request.space)
+                self._forget_lane_if_empty(head.lane)
+                if isinstance(decision, Rejected):
+                    decisions.append(decision)
+                    moved.append(head.lane)
+                    continue
+                decisions.append(self._apply(head, decision))
+                if isinstance(decision, Admitted):
+                    moved.append(head.lane)
+            todo = [lane for lane in dict.fromkeys(moved) if self.queue.has_lane(lane)]
+        return decisions
+
+    def _lanes_after_release(self, admission: Admission) -> list[LaneKey]:
+        """Lanes whose head may fit now: the team's lane for the flavor, its cohort's, and every lane of a
+        flavor that can use the freed devices."""
+        flavor = admission.flavor
+        lanes: list[LaneKey] = [(admission.team, flavor)]
+        quota = self.snapshot.team_quota(admission.team)
+        if quota is not None and quota.cohort is not None:
+            lanes.extend((member, flavor) for member in self.snapshot.quotas.cohort_members(quota.cohort))
+        if admission.devices:
+            flavors: set[str] = set()
+            for key in self.snapshot.index.classes_of(admission.devices):
+                flavors |= self._flavors_by_class.get(key, set())
+            for name in sorted(flavors):
+                for lane in sorted(self._lanes_by_flavor.get(name, ()), key=str):
+                    head = self.queue.head(lane)
+                    # Only heads that waited for a device can use this one; quota-bound heads cannot.
+                    if head is not None and isinstance(head.last, Pending) and _short_of_devices(head.last):
+                        lanes.append(lane)
+        return lanes
+
+    def _push(self, waiting: Waiting) -> None:
+        self.queue.push(waiting)
+        self._lanes_by_flavor.setdefault(waiting.request.flavor, set()).add(waiting.lane)
+
+    def _drop_waiting(self, space: str) -> bool:
+        waiting = self.queue.remove(space)
+        if waiting is None:
+            return False
+        for target in waiting.waiting_for:
+            if self.snapshot.preempting.get(target) == space:
+                del self.snapshot.preempting[target]
+        self._forget_lane_if_empty(waiting.lane)
+        return True
+
+    def _forget_lane_if_empty(self, lane: LaneKey) -> None:
+        if not self.queue.has_lane(lane):
+            self._lanes_by_flavor.get(lane[1], set()).discard(lane)
+
+    def _index_flavors(self) -> None:
+        self._flavors_by_class = {}
+        for flavor, keys in self.snapshot.index.flavor_classes.items():
+            for key in keys:
+                self._flavors_by_class.setdefault(key, set()).add(flavor)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+
+def _short_of_devices(pending: Pending) -> bool:
+    return isinstance(pending.explanation.placement, Shortage)
