@@ -23,8 +23,12 @@ def offered(snapshot: Snapshot) -> tuple[str, ...]:
     return tuple(name for name, a in snapshot.availability.items() if a.available)
 
 
-def admit(snapshot: Snapshot, request: SpaceRequest, now: float, *, detail: bool = False) -> Decision:
-    """Decide ``request`` now. ``detail`` adds who holds what it needs (slower; for people, not retries)."""
+def admit(
+    snapshot: Snapshot, request: SpaceRequest, now: float, *, detail: bool = False, preempt: bool = True
+) -> Decision:
+    """Decide ``request`` now. ``detail`` adds who holds what it needs (slower; for people, not retries);
+    ``preempt=False`` skips looking for Spaces to stop (a retry after a release: stopping would not have
+    become possible, only fitting)."""
     flavor = snapshot.catalog.get(request.flavor)
     if flavor is None:
         return _reject(snapshot, request, None, f"Unknown hardware {request.flavor!r}.")
@@ -42,7 +46,13 @@ def admit(snapshot: Snapshot, request: SpaceRequest, now: float, *, detail: bool
         return _reject(
             snapshot, request, team, f"Hardware {flavor.name!r} cannot be granted: {verdict.never}.", verdict
         )
-    placement = snapshot.index.place(flavor, team)
+    if not verdict.fits and not preempt and not detail:
+        # A retry that may not preempt: over quota is enough to wait; where devices are is moot.
+        reason = _reason(snapshot, team, flavor, verdict, Placement(None, ()))
+        return Pending(
+            request, reason, Explanation(request.space, flavor.name, team, "pending", reason, verdict.checks)
+        )
+    placement = snapshot.index.place(flavor, team, detail=detail)
     if verdict.fits and isinstance(placement, Placement):
         admission = Admission(
             request.space,
@@ -66,7 +76,7 @@ def admit(snapshot: Snapshot, request: SpaceRequest, now: float, *, detail: bool
             request.space, flavor.name, team, "admitted", summary, verdict.checks, placement
         )
         return Admitted(request, admission, explanation)
-    targets = choose_targets(snapshot, request, team, flavor, verdict, placement, now)
+    targets = choose_targets(snapshot, request, team, flavor, verdict, placement, now) if preempt else None
     reason = _reason(snapshot, team, flavor, verdict, placement)
     if targets:
         names = ", ".join(t.space for t in targets)
@@ -109,14 +119,17 @@ def _reason(
             return f"cohort {check.cohort} has lent out team {team}'s {flavor.name} quota ({check.problem})"
         if check.short_in == "cohort":
             return (
-                f"team {team} uses all its {flavor.name} quota and cohort {check.cohort} has nothing left to lend"
-                f" ({check.problem})"
+                f"team {team} uses all its {flavor.name} quota and cohort {check.cohort} has nothing left"
+                f" to lend ({check.problem})"
             )
         used = q.format_amount(check.resource, check.used)
         nominal = q.format_amount(check.resource, check.nominal)
-        return f"team {team} is over its {flavor.name} quota: uses {used} of {nominal} {check.resource}, {check.problem}"
+        return (
+            f"team {team} is over its {flavor.name} quota: uses {used} of {nominal} {check.resource}, "
+            f"{check.problem}"
+        )
     assert isinstance(placement, Shortage)
-    free = max((free for _, free, _ in placement.per_node), default=0)
+    free = placement.most_free
     text = (
         f"no node has {placement.wanted} free device(s) for {flavor.name} (at most {free} free on one node)"
     )

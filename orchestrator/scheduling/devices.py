@@ -35,8 +35,10 @@ class Shortage:
     """No node has the devices: per node, what it has free (for the explanation)."""
 
     wanted: int
-    per_node: tuple[tuple[str, int, int], ...]
-    """(node, free, total) for nodes with suitable devices; empty: none anywhere."""
+    most_free: int
+    """The most suitable devices free on one node."""
+    per_node: tuple[tuple[str, int, int], ...] = ()
+    """(node, free, total) for nodes with suitable devices (filled in when asked for detail)."""
     blocked_by_tenancy: int = 0
     """Replicas free but on cards another team uses (time-slicing shares a card with one team only)."""
 
@@ -105,26 +107,40 @@ class DeviceIndex:
     # --- placement ------------------------------------------------------------------------------
 
     def place(
-        self, flavor: Flavor, team: str | None, gone: Collection[str] = (), gone_devices: Collection[str] = ()
+        self,
+        flavor: Flavor,
+        team: str | None,
+        gone: Collection[str] = (),
+        gone_devices: Collection[str] = (),
+        *,
+        detail: bool = False,
     ) -> Placement | Shortage:
         """Devices for ``flavor`` on one node, as if the Spaces in ``gone`` (holding ``gone_devices``)
-        had stopped. Whole cards go to the node where they fit tightest, to keep big nodes whole."""
+        had stopped. Whole cards go to the node where they fit tightest, to keep big nodes whole.
+        ``detail`` lists every node's free devices in a :class:`Shortage`."""
         if not flavor.holds_gpu or flavor.gpu is None:
             return Placement(None, ())
         need = flavor.gpu.count
         keys = self.flavor_classes.get(flavor.name, ())
         if flavor.gpu.kind is GpuKind.SHARED:
-            return self._place_shared(keys, team, gone)
+            if gone or detail:
+                return self._place_shared(keys, team, gone, detail)
+            return self._place_shared_now(keys, team)
         best: tuple[int, ClassKey] | None = None
+        most = 0
         extra = self._freed_by_class(gone_devices) if gone_devices else {}
         for key in keys:
-            free = len(self._free[key]) + len(extra.get(key, ()))
+            free = len(self._free[key])
+            if extra:
+                free += len(extra.get(key, ()))
+            if free > most:
+                most = free
             if free >= need and (best is None or free < best[0]):
                 best = (free, key)
                 if free == need:
                     break
         if best is None:
-            return Shortage(need, self._per_node(keys, extra))
+            return Shortage(need, most, self._per_node(keys, extra) if detail else ())
         key = best[1]
         chosen = [*self._free[key], *extra.get(key, ())][:need]
         return Placement(key[0], tuple(self.devices[i] for i in chosen))
@@ -137,8 +153,25 @@ class DeviceIndex:
                 out.setdefault(key, []).append(device_id)
         return out
 
+    def _place_shared_now(self, keys: tuple[ClassKey, ...], team: str | None) -> Placement | Shortage:
+        """The quick path of :meth:`_place_shared` with nobody pretended gone: look at free replicas only."""
+        empty: str | None = None
+        blocked = 0
+        for key in keys:
+            for device_id in self._free[key]:
+                group = self.devices[device_id].tenancy
+                if group is None or group not in self._tenant_holders:
+                    empty = empty or device_id
+                elif self.tenant.get(group) == team and team is not None:
+                    return Placement(key[0], (self.devices[device_id],))
+                else:
+                    blocked += 1
+        if empty is not None:
+            return Placement(self.devices[empty].node, (self.devices[empty],))
+        return Shortage(1, 0, (), blocked)
+
     def _place_shared(
-        self, keys: tuple[ClassKey, ...], team: str | None, gone: Collection[str]
+        self, keys: tuple[ClassKey, ...], team: str | None, gone: Collection[str], detail: bool
     ) -> Placement | Shortage:
         """A replica on a card (or node) that serves ``team`` already, else on one nobody uses."""
         empty: str | None = None
@@ -160,7 +193,9 @@ class DeviceIndex:
         extra = self._freed_by_class(
             [i for k in keys for i in self._members[k] if self.holder.get(i) in gone]
         )
-        return Shortage(1, self._per_node(keys, extra), blocked)
+        per_node = self._per_node(keys, extra)
+        most = max((free for _, free, _ in per_node), default=0)
+        return Shortage(1, most, per_node if detail else (), blocked)
 
     def _per_node(
         self, keys: Iterable[ClassKey], extra: dict[ClassKey, list[str]]

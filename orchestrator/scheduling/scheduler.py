@@ -90,14 +90,19 @@ class Scheduler:
     def touch(self, space: str, now: float) -> None:
         self.snapshot.touch(space, now)
 
+    def tick(self, now: float) -> list[Decision]:
+        """Look again at every waiting Space, this time also for Spaces to stop: teammates become idle as
+        time passes, and other teams start borrowing, without any release. Call it every few seconds."""
+        return self._retry(self.queue.lanes(), now, preempt=True)
+
     def set_quotas(self, quotas: QuotaBook, now: float) -> list[Decision]:
         self.snapshot.set_quotas(quotas)
-        return self._retry(self.queue.lanes(), now)
+        return self._retry(self.queue.lanes(), now, preempt=True)
 
     def set_inventory(self, inventory: Inventory, now: float) -> list[Decision]:
         self.snapshot.set_inventory(inventory)
         self._index_flavors()
-        return self._retry(self.queue.lanes(), now)
+        return self._retry(self.queue.lanes(), now, preempt=True)
 
     # --- questions --------------------------------------------------------------------------------
 
@@ -159,8 +164,9 @@ class Scheduler:
         )
         return Pending(waiting.request, reason, explanation, position, tuple(sorted(waiting.waiting_for)))
 
-    def _retry(self, lanes: Iterable[LaneKey], now: float) -> list[Decision]:
-        """Decide again for the heads of ``lanes`` (first given, first decided) until none can move."""
+    def _retry(self, lanes: Iterable[LaneKey], now: float, *, preempt: bool = False) -> list[Decision]:
+        """Decide again for the heads of ``lanes`` (first given, first decided) until none can move.
+        Without ``preempt``, only a head whose preemption just completed may stop more Spaces."""
         todo = list(dict.fromkeys(lane for lane in lanes if self.queue.has_lane(lane)))
         decisions: list[Decision] = []
         while todo:
@@ -170,7 +176,8 @@ class Scheduler:
             heads.sort(key=lambda h: (not isinstance(h.last, Preempt), h.order))
             moved: list[LaneKey] = []
             for head in heads:
-                decision = admit(self.snapshot, head.request, now)
+                again = preempt or isinstance(head.last, Preempt)
+                decision = admit(self.snapshot, head.request, now, preempt=again)
                 if isinstance(decision, Pending):
                     head.last = decision
                     continue
