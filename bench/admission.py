@@ -131,9 +131,9 @@ def quotas(rng: random.Random, teams: list[str], scale: float = 1.0) -> QuotaBoo
     return QuotaBook(book)
 
 
-def timed(calls: list[float], fn: Callable[[], T]) -> T:
+def timed(calls: list[float], fn: Callable[..., T], *args: object, **kwargs: object) -> T:
     started = time.perf_counter()
-    result = fn()
+    result = fn(*args, **kwargs)
     calls.append(time.perf_counter() - started)
     return result
 
@@ -190,14 +190,8 @@ def run(spaces: int, teams_n: int, events: int, seed: int) -> dict[str, object]:
                 for target in decision.targets:
                     counts["sleep_targets" if target.action is Action.SLEEP else "evict_targets"] += 1
                     state[target.space] = "asleep" if target.action is Action.SLEEP else "waiting"
-                    queue.extend(
-                        timed(
-                            calls,
-                            lambda t=target: scheduler.release(
-                                t.space, now, requeue=t.action is Action.EVICT
-                            ),
-                        )
-                    )
+                    evict = target.action is Action.EVICT
+                    queue.extend(timed(calls, scheduler.release, target.space, now, requeue=evict))
             elif isinstance(decision, Rejected):
                 counts["rejected"] += 1
                 state[space] = "asleep"
@@ -213,16 +207,16 @@ def run(spaces: int, teams_n: int, events: int, seed: int) -> dict[str, object]:
         roll = rng.random()
         if now >= next_tick:  # the control plane's periodic look (idle teammates, new borrowers)
             next_tick += TICK
-            handle(timed(ticks, lambda: scheduler.tick(now)), now)
+            handle(timed(ticks, scheduler.tick, now), now)
         if step % 20_000 == 19_999:
             book = quotas(rng, teams, scale=rng.uniform(0.8, 1.2))
-            handle(timed(calls, lambda: scheduler.set_quotas(book, now)), now)
+            handle(timed(calls, scheduler.set_quotas, book, now), now)
             continue
         i = rng.randrange(len(names))
         space = names[i]
         current = state[space]
         if roll < 0.01:  # deleted and replaced by a new Space of the same team
-            handle(timed(calls, lambda s=space: scheduler.release(s, now)), now)
+            handle(timed(calls, scheduler.release, space, now), now)
             wake_started.pop(space, None)
             wake_sim.pop(space, None)
             state[space] = "gone"
@@ -233,7 +227,7 @@ def run(spaces: int, teams_n: int, events: int, seed: int) -> dict[str, object]:
                 continue  # no visitor for this sleeping Space now
             request = SpaceRequest(space, space_team[space], space_flavor[space], priority[space])
             wake_started[space] = time.perf_counter()
-            decision = timed(calls, lambda r=request: scheduler.request(r, now))
+            decision = timed(calls, scheduler.request, request, now)
             if isinstance(decision, Pending):
                 counts["pending"] += 1
                 wake_started.pop(space, None)  # it waits for another Space's lifetime: measured in sim time
@@ -241,14 +235,14 @@ def run(spaces: int, teams_n: int, events: int, seed: int) -> dict[str, object]:
             handle([decision], now)
         elif current == "running":
             if roll < 0.6:
-                timed(calls, lambda s=space: scheduler.touch(s, now))
+                timed(calls, scheduler.touch, space, now)
             else:  # its idle timer ran out: it sleeps
                 state[space] = "asleep"
-                handle(timed(calls, lambda s=space: scheduler.release(s, now)), now)
+                handle(timed(calls, scheduler.release, space, now), now)
         elif current == "waiting" and roll < 0.05:  # the visitor gave up
             state[space] = "asleep"
             wake_sim.pop(space, None)
-            handle(timed(calls, lambda s=space: scheduler.release(s, now)), now)
+            handle(timed(calls, scheduler.release, space, now), now)
     total = sum(calls) + sum(ticks)
     ordered = sorted(calls)
     running = sum(1 for s in state.values() if s == "running")
