@@ -18,7 +18,6 @@ from dataclasses import replace
 
 from orchestrator.scheduling.admission import admit
 from orchestrator.scheduling.decisions import Admitted, Decision, Explanation, Pending, Preempt, Rejected
-from orchestrator.scheduling.devices import Shortage
 from orchestrator.scheduling.inventory import Inventory
 from orchestrator.scheduling.ledger import Ledger
 from orchestrator.scheduling.queue import LaneKey, PendingQueue, Waiting
@@ -130,6 +129,7 @@ class Scheduler:
     # --- internals --------------------------------------------------------------------------------
 
     def _apply(self, waiting: Waiting, decision: Decision) -> Decision:
+        self._unmark_targets(waiting)
         if isinstance(decision, Admitted):
             admission = replace(decision.admission, seq=self.snapshot.next_seq())
             self.snapshot.assume(admission)
@@ -170,13 +170,13 @@ class Scheduler:
         todo = list(dict.fromkeys(lane for lane in lanes if self.queue.has_lane(lane)))
         decisions: list[Decision] = []
         while todo:
-            heads = [
-                h for h in (self.queue.head(lane) for lane in todo) if h is not None and not h.waiting_for
-            ]
+            heads = [h for h in (self.queue.head(lane) for lane in todo) if h is not None]
             heads.sort(key=lambda h: (not isinstance(h.last, Preempt), h.order))
             moved: list[LaneKey] = []
             for head in heads:
-                again = preempt or isinstance(head.last, Preempt)
+                # A head still waiting for its targets to stop may fit anyway (something else freed up);
+                # it does not look for more Spaces to stop.
+                again = not head.waiting_for and (preempt or isinstance(head.last, Preempt))
                 decision = admit(self.snapshot, head.request, now, preempt=again)
                 if isinstance(decision, Pending):
                     head.last = decision
@@ -208,8 +208,8 @@ class Scheduler:
             for name in sorted(flavors):
                 for lane in sorted(self._lanes_by_flavor.get(name, ()), key=str):
                     head = self.queue.head(lane)
-                    # Only heads that waited for a device can use this one; quota-bound heads cannot.
-                    if head is not None and isinstance(head.last, Pending) and _short_of_devices(head.last):
+                    # A head held back by its quota cannot use a freed device; any other head may.
+                    if head is not None and not _over_quota(head):
                         lanes.append(lane)
         return lanes
 
@@ -221,11 +221,17 @@ class Scheduler:
         waiting = self.queue.remove(space)
         if waiting is None:
             return False
-        for target in waiting.waiting_for:
-            if self.snapshot.preempting.get(target) == space:
-                del self.snapshot.preempting[target]
+        self._unmark_targets(waiting)
         self._forget_lane_if_empty(waiting.lane)
         return True
+
+    def _unmark_targets(self, waiting: Waiting) -> None:
+        """``waiting`` no longer waits for its targets (admitted, deleted, or decided anew); they are
+        still stopping and will be released, freeing what they hold for whoever fits then."""
+        for target in waiting.waiting_for:
+            if self.snapshot.preempting.get(target) == waiting.request.space:
+                del self.snapshot.preempting[target]
+        waiting.waiting_for = frozenset()
 
     def _forget_lane_if_empty(self, lane: LaneKey) -> None:
         if not self.queue.has_lane(lane):
@@ -242,5 +248,6 @@ class Scheduler:
         return self._seq
 
 
-def _short_of_devices(pending: Pending) -> bool:
-    return isinstance(pending.explanation.placement, Shortage)
+def _over_quota(waiting: Waiting) -> bool:
+    last = waiting.last
+    return isinstance(last, Pending) and any(not check.fits for check in last.explanation.quota)
