@@ -4,7 +4,6 @@ wake, change quotas, and read why."""
 from __future__ import annotations
 
 import pytest
-from scheduling_helpers import GPU, SHARED, inventory, scheduler, team
 
 from orchestrator.scheduling.decisions import Action, Admitted, Decision, Pending, Preempt, Rejected
 from orchestrator.scheduling.quotas import (
@@ -16,6 +15,7 @@ from orchestrator.scheduling.quotas import (
 )
 from orchestrator.scheduling.scheduler import Scheduler
 from orchestrator.scheduling.workloads import SpaceRequest
+from tests.unit.scheduling.helpers import GPU, SHARED, inventory, scheduler, team
 
 
 def ask(s: Scheduler, space: str, flavor: str, now: float, priority: int = 0) -> Decision:
