@@ -21,6 +21,7 @@ from orchestrator.scheduling.decisions import Admitted, Decision, Explanation, P
 from orchestrator.scheduling.inventory import Inventory
 from orchestrator.scheduling.ledger import Ledger
 from orchestrator.scheduling.queue import LaneKey, PendingQueue, Waiting
+from orchestrator.scheduling.quota_fit import check_quota
 from orchestrator.scheduling.quotas import QuotaBook
 from orchestrator.scheduling.snapshot import Snapshot
 from orchestrator.scheduling.workloads import Admission, SpaceRequest
@@ -171,7 +172,9 @@ class Scheduler:
         decisions: list[Decision] = []
         while todo:
             heads = [h for h in (self.queue.head(lane) for lane in todo) if h is not None]
-            heads.sort(key=lambda h: (not isinstance(h.last, Preempt), h.order))
+            # As Kueue orders a cohort's heads: those whose preemption just completed, then those that
+            # stay within their team's nominal quota, then by priority and arrival.
+            heads.sort(key=lambda h: (not isinstance(h.last, Preempt), self._borrows(h), h.order))
             moved: list[LaneKey] = []
             for head in heads:
                 # A head still waiting for its targets to stop may fit anyway (something else freed up);
@@ -192,6 +195,10 @@ class Scheduler:
                     moved.append(head.lane)
             todo = [lane for lane in dict.fromkeys(moved) if self.queue.has_lane(lane)]
         return decisions
+
+    def _borrows(self, waiting: Waiting) -> bool:
+        flavor = self.snapshot.catalog.get(waiting.request.flavor)
+        return flavor is not None and not check_quota(self.snapshot, waiting.team, flavor).within_nominal
 
     def _lanes_after_release(self, admission: Admission) -> list[LaneKey]:
         """Lanes whose head may fit now: the team's lane for the flavor, its cohort's, and every lane of a
