@@ -126,18 +126,13 @@ def _amount(doc: Doc, resource: str, what: str) -> int:
 
 def _preemption(doc: Doc, what: str) -> Preemption:
     fields = doc.check_keys(f"{what} preemption", {"within_team", "reclaim_within_cohort"})
-    within = WithinTeam.LOWER_PRIORITY
-    reclaim = ReclaimWithinCohort.ANY
-    if "within_team" in fields:
-        text = fields["within_team"].text("within_team")
-        if text not in {w.value for w in WithinTeam}:
-            raise fields["within_team"].error(f"{what}: within_team is Never or LowerPriority, not {text!r}")
-        within = WithinTeam(text)
-    if "reclaim_within_cohort" in fields:
-        text = fields["reclaim_within_cohort"].text("reclaim_within_cohort")
-        if text not in {r.value for r in ReclaimWithinCohort}:
-            raise fields["reclaim_within_cohort"].error(
-                f"{what}: reclaim_within_cohort is Never, LowerPriority or Any, not {text!r}"
-            )
-        reclaim = ReclaimWithinCohort(text)
-    return Preemption(within, reclaim)
+    default = Preemption()
+    within = (
+        fields["within_team"].choice(f"{what}: within_team", WithinTeam) if "within_team" in fields else None
+    )
+    reclaim = (
+        fields["reclaim_within_cohort"].choice(f"{what}: reclaim_within_cohort", ReclaimWithinCohort)
+        if "reclaim_within_cohort" in fields
+        else None
+    )
+    return Preemption(within or default.within_team, reclaim or default.reclaim_within_cohort)

@@ -109,7 +109,7 @@ def check_quota(
         check = _check(snapshot, team, team_quota.cohort, flavor.name, resource, amount, limit, removed)
         checks.append(check)
         if never is None:
-            never = _never(snapshot, team, team_quota.cohort, flavor.name, resource, amount, limit)
+            never = _never(snapshot, team, check, limit)
     fits = never is None and all(c.fits for c in checks)
     within = all(c.borrowing == 0 for c in checks)
     return QuotaVerdict(team, True, tuple(checks), fits, within, never)
@@ -188,28 +188,23 @@ def _check(
     )
 
 
-def _never(
-    snapshot: Snapshot,
-    team: str | None,
-    cohort: str | None,
-    flavor: str,
-    resource: str,
-    amount: int,
-    limit: ResourceQuota,
-) -> str | None:
-    """The most the team could ever hold of (flavor, resource), if ``amount`` exceeds it."""
+def _never(snapshot: Snapshot, team: str | None, check: QuotaCheck, limit: ResourceQuota) -> str | None:
+    """The most the team could ever hold of the check's (flavor, resource), if the request exceeds it."""
 
     def fmt(n: int) -> str:
-        return q.format_amount(resource, n)
+        return q.format_amount(check.resource, n)
 
-    if cohort is None:
+    if check.cohort is None:
         ceiling = limit.nominal
         how = "its nominal quota, without a cohort to borrow from"
     else:
-        pool_ceiling = snapshot.lendable(cohort, flavor, resource) + limit.guaranteed
+        pool_ceiling = snapshot.lendable(check.cohort, check.flavor, check.resource) + limit.guaranteed
         cap = limit.nominal + limit.borrowing_limit if limit.borrowing_limit is not None else pool_ceiling
         ceiling = min(cap, pool_ceiling)
-        how = f"nominal {fmt(limit.nominal)} plus what cohort {cohort} can lend"
-    if amount <= ceiling:
+        how = f"nominal {fmt(limit.nominal)} plus what cohort {check.cohort} can lend"
+    if check.requested <= ceiling:
         return None
-    return f"{flavor} needs {fmt(amount)} {resource}; team {team} can hold at most {fmt(ceiling)} ({how})"
+    return (
+        f"{check.flavor} needs {fmt(check.requested)} {check.resource}; team {team} can hold at most "
+        f"{fmt(ceiling)} ({how})"
+    )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from orchestrator.scheduling.errors import ConfigFileError
+
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,16 @@ class Doc:
         if minimum is not None and value < minimum:
             raise self.error(f"{what} must be at least {minimum}, not {value}")
         return value
+
+    def choice(self, what: str, options: type[E]) -> E:
+        """One of the values of the enum ``options``, written as its value (``time-slicing``)."""
+        text = self.text(what)
+        for option in options:
+            if option.value == text:
+                return option
+        values = [str(option.value) for option in options]
+        listed = ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+        raise self.error(f"{what} is {listed}, not {text!r}")
 
     def boolean(self, what: str) -> bool:
         value = self._scalar(what)

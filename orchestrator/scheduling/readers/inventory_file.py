@@ -86,12 +86,7 @@ def _gpu(
     count = f["count"].integer("count", minimum=1) if "count" in f else 1
     if count > 1 and uuid is not None:
         raise f["count"].error(f"{what}: a uuid names one card; list cards with UUIDs one by one")
-    sharing = Sharing.NONE
-    if "sharing" in f:
-        text = f["sharing"].text("sharing")
-        if text not in {s.value for s in Sharing}:
-            raise f["sharing"].error(f"{what}: sharing is none, time-slicing or mps, not {text!r}")
-        sharing = Sharing(text)
+    sharing = f["sharing"].choice(f"{what}: sharing", Sharing) if "sharing" in f else Sharing.NONE
     replicas = f["replicas"].integer("replicas", minimum=1) if "replicas" in f else 1
     if sharing is not Sharing.NONE and replicas < 2:
         raise doc.error(f"{what}: a shared card needs replicas: 2 or more")
