@@ -50,7 +50,9 @@ class Scheduler:
                     request.space, current.flavor, current.team, "admitted", "already running"
                 )
                 return Admitted(request, current, explanation)
-            self.release(request.space, now)  # a hardware change restarts the Space on the new flavor
+            raise ValueError(
+                f"{request.space} runs on {current.flavor}: change its hardware with change_hardware"
+            )
         waiting = self.queue.get(request.space)
         if waiting is not None:
             if waiting.request == request:
@@ -67,6 +69,12 @@ class Scheduler:
             return self._pending(waiting, decision)
         return self._apply(waiting, decision)
 
+    def change_hardware(self, request: SpaceRequest, now: float) -> list[Decision]:
+        """A running Space moves to another flavor (which restarts it, as on the Hub): it releases what it
+        holds, then asks anew. Returns what the release made possible for others, then its own decision."""
+        effects = self.release(request.space, now) if request.space in self.snapshot.admissions else []
+        return [*effects, self.request(request, now)]
+
     def release(self, space: str, now: float, *, requeue: bool = False) -> list[Decision]:
         """``space`` stopped (sleep, pause, delete, preempted). ``requeue``: it was evicted while busy and
         waits to run again. Returns the decisions the freed hardware made possible."""
@@ -78,6 +86,8 @@ class Scheduler:
             return []
         self.ledger.close(space, now)
         request = self._requests.pop(space)
+        if not requeue:
+            self.snapshot.last_request.pop(space, None)
         lanes = self._lanes_after_release(admission)
         nominee = self.queue.get(nominee_space) if nominee_space is not None else None
         if nominee is not None:

@@ -254,9 +254,13 @@ def test_without_quotas_only_hardware_limits() -> None:
 def test_changing_hardware_releases_the_old_flavor() -> None:
     s = scheduler(inventory(a10g=2, mig=1))
     ask(s, "alice/a", "a10g-small", 0)
-    moved = ask(s, "alice/a", "mig-small", 1)
+    assert isinstance(ask(s, "bob/b", "a10g-largex2", 0), Pending)  # alice/a holds one of the two cards
+    with pytest.raises(ValueError, match="change_hardware"):
+        ask(s, "alice/a", "mig-small", 1)
+    freed, moved = s.change_hardware(SpaceRequest("alice/a", "alice", "mig-small"), 1)
+    assert isinstance(freed, Admitted) and freed.request.space == "bob/b"
     assert isinstance(moved, Admitted) and moved.admission.visible_devices == "MIG-0"
-    assert s.snapshot.index.holder == {"MIG-0": "alice/a"}
+    assert s.snapshot.index.holder == {"MIG-0": "alice/a", "GPU-a10g-0": "bob/b", "GPU-a10g-1": "bob/b"}
 
 
 def test_gpu_hours_per_team_and_flavor() -> None:

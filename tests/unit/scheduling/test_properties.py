@@ -261,7 +261,11 @@ def run(
             flavor = world.flavor_of.get(space, flavors[index])
             priority = args[1] if kind == "request" and isinstance(args[1], int) else 0
             request = SpaceRequest(space, space.split("/")[0], flavor, priority)
-            decision = s.request(request, world.now)
+            if space in s.snapshot.admissions and s.snapshot.admissions[space].flavor != flavor:
+                *effects, decision = s.change_hardware(request, world.now)
+                settle(world, effects)
+            else:
+                decision = s.request(request, world.now)
             if isinstance(decision, Preempt):
                 check_preempt(world, decision)
             if isinstance(decision, Pending | Preempt) and space not in world.queued_order:
