@@ -1,10 +1,11 @@
 """The admission loop: it owns the snapshot and the queue, applies ``admit``'s decisions, and decides
 again for waiting Spaces when something frees up. This is what the control plane calls.
 
-* ``request`` — a Space starts, wakes or changes hardware: an immediate decision;
+* ``request`` — a Space starts or wakes: an immediate decision; ``change_hardware`` moves a running one;
 * ``release`` — a Space sleeps, stops, is deleted or was preempted: it frees what it held, and the
   decisions this makes possible are returned (admit these, stop those first);
 * ``touch`` — a request reached a Space (it is not idle);
+* ``tick`` — every few seconds: waiting Spaces may now preempt (teammates went idle, others borrowed);
 * ``set_quotas`` / ``set_inventory`` — live changes, followed by a new look at everything waiting.
 
 A :class:`~orchestrator.scheduling.decisions.Preempt` leaves the request waiting until every target is
@@ -160,9 +161,12 @@ class Scheduler:
     def _pending(self, waiting: Waiting, decision: Decision | None) -> Pending:
         waiting.last = decision
         position = self.queue.position(waiting.request.space)
-        reason = decision.reason if isinstance(decision, Pending) else "waiting for its turn"
-        if isinstance(decision, Preempt):
+        if isinstance(decision, Pending):
+            reason = decision.reason
+        elif waiting.waiting_for:
             reason = "waiting for " + ", ".join(sorted(waiting.waiting_for)) + " to stop"
+        else:
+            reason = f"waiting behind earlier requests of its team for {waiting.request.flavor}"
         ahead = (position or 1) - 1
         summary = (
             f"queued at position {position} ({ahead} ahead in team {waiting.team or '(none)'}): {reason}"
