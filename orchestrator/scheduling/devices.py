@@ -60,6 +60,8 @@ class DeviceIndex:
                 group = self.devices[device_id].tenancy
                 if group is not None:
                     self._groups.setdefault(key, {}).setdefault(group, []).append(device_id)
+        self.classes_by_space: dict[str, frozenset[ClassKey]] = {}
+        """The device classes each Space holds (to find who could make room for a flavor)."""
         self.tenant: dict[str, str | None] = {}
         """Tenancy group -> the team whose Spaces hold its replicas (absent: nobody)."""
         self._tenant_holders: dict[str, int] = {}
@@ -73,6 +75,9 @@ class DeviceIndex:
     # --- bookkeeping ----------------------------------------------------------------------------
 
     def hold(self, space: str, team: str | None, held: Iterable[Device]) -> None:
+        held = tuple(held)
+        if held:
+            self.classes_by_space[space] = frozenset(self.classes_of(held))
         for device in held:
             if device.id not in self.devices:
                 continue  # a device that left the inventory; it is kept by the admission only
@@ -84,8 +89,10 @@ class DeviceIndex:
 
     def free(self, held: Iterable[Device]) -> None:
         for device in held:
-            if self.holder.pop(device.id, None) is None:
+            space = self.holder.pop(device.id, None)
+            if space is None:
                 continue
+            self.classes_by_space.pop(space, None)
             self._free[self._class[device.id]][device.id] = None
             if device.tenancy is not None:
                 left = self._tenant_holders[device.tenancy] - 1

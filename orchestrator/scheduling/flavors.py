@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from orchestrator.scheduling import quantities as q
@@ -94,7 +94,7 @@ class Flavor:
         """True when admission must find it devices (a GPU flavor that is not ZeroGPU)."""
         return self.gpu is not None and not self.zero_gpu
 
-    @property
+    @cached_property
     def requests(self) -> tuple[tuple[str, int], ...]:
         """What the flavor holds while admitted, as (resource, amount) pairs."""
         held = [(q.CPU, self.cpu), (q.MEMORY, self.memory)]

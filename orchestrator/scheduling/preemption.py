@@ -71,7 +71,9 @@ def candidates(
             return False
         if not verdict.fits and a.flavor == flavor.name:
             return True
-        return bool(short_classes) and bool(snapshot.index.classes_of(a.devices) & short_classes)
+        return bool(short_classes) and not short_classes.isdisjoint(
+            snapshot.index.classes_by_space.get(a.space, ())
+        )
 
     team_quota = snapshot.team_quota(team)
     policy = team_quota.preemption if team_quota is not None else Preemption()

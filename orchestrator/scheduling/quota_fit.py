@@ -108,7 +108,7 @@ def check_quota(
         removed = _removed(gone, flavor.name, resource) if gone else {}
         check = _check(snapshot, team, team_quota.cohort, flavor.name, resource, amount, limit, removed)
         checks.append(check)
-        if never is None:
+        if never is None and not check.fits:  # what fits now can fit some day
             never = _never(snapshot, team, check, limit)
     fits = never is None and all(c.fits for c in checks)
     within = all(c.borrowing == 0 for c in checks)
