@@ -14,11 +14,13 @@ released; then it is decided first. Pure bookkeeping: no clock, no I/O; ``now`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from orchestrator.scheduling.admission import admit
 from orchestrator.scheduling.decisions import Admitted, Decision, Explanation, Pending, Preempt, Rejected
+from orchestrator.scheduling.devices import Shortage
+from orchestrator.scheduling.flavors import GpuKind
 from orchestrator.scheduling.inventory import Inventory
 from orchestrator.scheduling.ledger import Ledger
 from orchestrator.scheduling.queue import LaneKey, PendingQueue, Waiting
@@ -89,14 +91,14 @@ class Scheduler:
         request = self._requests.pop(space)
         if not requeue:
             self.snapshot.last_request.pop(space, None)
-        lanes = self._lanes_after_release(admission)
+        lanes, for_devices = self._lanes_after_release(admission)
         nominee = self.queue.get(nominee_space) if nominee_space is not None else None
         if nominee is not None:
             nominee.waiting_for = nominee.waiting_for - {space}
             lanes.insert(0, nominee.lane)
         if requeue:
             self._push(Waiting(request, admission.team, self._next_seq(), now))
-        return self._retry(lanes, now)
+        return self._retry([*lanes, *for_devices], now, for_devices=set(for_devices) - set(lanes))
 
     def touch(self, space: str, now: float) -> None:
         self.snapshot.touch(space, now)
@@ -179,24 +181,40 @@ class Scheduler:
         )
         return Pending(waiting.request, reason, explanation, position, tuple(sorted(waiting.waiting_for)))
 
-    def _retry(self, lanes: Iterable[LaneKey], now: float, *, preempt: bool = False) -> list[Decision]:
+    def _retry(
+        self,
+        lanes: Iterable[LaneKey],
+        now: float,
+        *,
+        preempt: bool = False,
+        for_devices: Collection[LaneKey] = (),
+    ) -> list[Decision]:
         """Decide again for the heads of ``lanes`` (first given, first decided) until none can move.
-        Without ``preempt``, only a head whose preemption just completed may stop more Spaces."""
+        Without ``preempt``, only a head whose preemption just completed may stop more Spaces.
+        ``for_devices``: lanes looked at only because devices were freed; once a flavor is found short of
+        devices in this pass their heads of that flavor are passed over (nothing is freed during a pass,
+        and where whole cards and MIG instances are does not depend on the team)."""
         todo = list(dict.fromkeys(lane for lane in lanes if self.queue.has_lane(lane)))
         decisions: list[Decision] = []
+        short: set[str] = set()
         while todo:
             heads = [h for h in (self.queue.head(lane) for lane in todo) if h is not None]
-            # As Kueue orders a cohort's heads: those whose preemption just completed, then those that
-            # stay within their team's nominal quota, then by priority and arrival.
-            heads.sort(key=lambda h: (not isinstance(h.last, Preempt), self._borrows(h), h.order))
+            if len(heads) > 1:
+                # As Kueue orders a cohort's heads: those whose preemption just completed, then those
+                # that stay within their team's nominal quota, then by priority and arrival.
+                heads.sort(key=lambda h: (not isinstance(h.last, Preempt), self._borrows(h), h.order))
             moved: list[LaneKey] = []
             for head in heads:
+                if head.lane in for_devices and head.request.flavor in short:
+                    continue
                 # A head still waiting for its targets to stop may fit anyway (something else freed up);
                 # it does not look for more Spaces to stop.
                 again = not head.waiting_for and (preempt or isinstance(head.last, Preempt))
                 decision = admit(self.snapshot, head.request, now, preempt=again)
                 if isinstance(decision, Pending):
                     head.last = decision
+                    if self._short_of_cards(decision):
+                        short.add(head.request.flavor)
                     continue
                 self.queue.remove(head.request.space)
                 self._forget_lane_if_empty(head.lane)
@@ -210,18 +228,30 @@ class Scheduler:
             todo = [lane for lane in dict.fromkeys(moved) if self.queue.has_lane(lane)]
         return decisions
 
+    def _short_of_cards(self, pending: Pending) -> bool:
+        """Pending for want of whole cards or MIG instances only (its quota fits)."""
+        flavor = self.snapshot.catalog.get(pending.request.flavor)
+        return (
+            isinstance(pending.explanation.placement, Shortage)
+            and all(check.fits for check in pending.explanation.quota)
+            and flavor is not None
+            and flavor.gpu is not None
+            and flavor.gpu.kind is not GpuKind.SHARED
+        )
+
     def _borrows(self, waiting: Waiting) -> bool:
         flavor = self.snapshot.catalog.get(waiting.request.flavor)
         return flavor is not None and not check_quota(self.snapshot, waiting.team, flavor).within_nominal
 
-    def _lanes_after_release(self, admission: Admission) -> list[LaneKey]:
-        """Lanes whose head may fit now: the team's lane for the flavor, its cohort's, and every lane of a
-        flavor that can use the freed devices."""
+    def _lanes_after_release(self, admission: Admission) -> tuple[list[LaneKey], list[LaneKey]]:
+        """Lanes whose head may fit now: the team's lane for the flavor and its cohort's (quota was
+        freed), and every lane of a flavor that can use the freed devices."""
         flavor = admission.flavor
         lanes: list[LaneKey] = [(admission.team, flavor)]
         quota = self.snapshot.team_quota(admission.team)
         if quota is not None and quota.cohort is not None:
             lanes.extend((member, flavor) for member in self.snapshot.quotas.cohort_members(quota.cohort))
+        for_devices: list[LaneKey] = []
         if admission.devices:
             flavors: set[str] = set()
             for key in self.snapshot.index.classes_of(admission.devices):
@@ -231,8 +261,8 @@ class Scheduler:
                     head = self.queue.head(lane)
                     # A head held back by its quota cannot use a freed device; any other head may.
                     if head is not None and not _over_quota(head):
-                        lanes.append(lane)
-        return lanes
+                        for_devices.append(lane)
+        return lanes, for_devices
 
     def _push(self, waiting: Waiting) -> None:
         self.queue.push(waiting)
