@@ -52,6 +52,15 @@ def _borrowing(snapshot: Snapshot, admission: Admission, gone: Sequence[Admissio
     return False
 
 
+def _team_borrows(snapshot: Snapshot, team: str) -> bool:
+    """Does ``team`` use more than its nominal quota of anything (so some of its Spaces may be reclaimed)?"""
+    quota = snapshot.team_quota(team)
+    return quota is not None and any(
+        snapshot.usage(team, flavor, resource) > limit.nominal
+        for (flavor, resource), limit in quota.limits.items()
+    )
+
+
 def candidates(
     snapshot: Snapshot,
     request: SpaceRequest,
@@ -91,7 +100,7 @@ def candidates(
     cohort = team_quota.cohort if team_quota is not None else None
     if cohort is not None and reclaim is not ReclaimWithinCohort.NEVER and not team_full:
         for other in snapshot.quotas.cohort_members(cohort):
-            if other == team:
+            if other == team or not _team_borrows(snapshot, other):
                 continue
             for a in snapshot.team_admissions(other):
                 if not relevant(a) or not _borrowing(snapshot, a, ()):
