@@ -52,7 +52,7 @@ def admit(
         return Pending(
             request, reason, Explanation(request.space, flavor.name, team, "pending", reason, verdict.checks)
         )
-    placement = snapshot.index.place(flavor, team, detail=detail)
+    placement = snapshot.index.place(flavor, team)
     if verdict.fits and isinstance(placement, Placement):
         admission = Admission(
             request.space,
@@ -85,7 +85,10 @@ def admit(
             request.space, flavor.name, team, "preempt", summary, verdict.checks, placement, targets
         )
         return Preempt(request, targets, explanation)
-    holders = _holders(snapshot, team, flavor, verdict, placement, now) if detail else ()
+    holders: tuple[str, ...] = ()
+    if detail:
+        holders = _holders(snapshot, team, flavor, verdict, placement, now)
+        placement = snapshot.index.place(flavor, team, detail=True)  # every node's free devices, for people
     explanation = Explanation(
         request.space, flavor.name, team, "pending", reason, verdict.checks, placement, (), holders
     )

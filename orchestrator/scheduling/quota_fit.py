@@ -39,9 +39,22 @@ class QuotaCheck:
     fits: bool
     borrowing: int
     """How much of the team's usage would be above its nominal quota after this request."""
-    problem: str | None = None
     short_in: str | None = None
     """``team`` when the team's own limit is reached, ``cohort`` when the cohort has nothing left to lend."""
+    short_by: int = 0
+
+    @property
+    def problem(self) -> str | None:
+        """Why it does not fit, in words (made only when asked: decisions are made far more often)."""
+        if self.short_in is None:
+            return None
+        by = q.format_amount(self.resource, self.short_by)
+        if self.short_in == "cohort":
+            return f"cohort {self.cohort} is short by {by}"
+        if self.cohort is None or self.borrowing_limit is None:
+            return f"over the nominal quota by {by}"
+        cap = q.format_amount(self.resource, self.nominal + self.borrowing_limit)
+        return f"over nominal quota plus borrowing limit ({cap}) by {by}"
 
     def describe(self) -> str:
         def fmt(n: int) -> str:
@@ -129,15 +142,11 @@ def _check(
     limit: ResourceQuota,
     removed: dict[str | None, int],
 ) -> QuotaCheck:
-    def fmt(n: int) -> str:
-        return q.format_amount(resource, n)
-
     used = snapshot.usage(team, flavor, resource) - removed.get(team, 0)
     after = used + amount
     borrowing = max(0, after - limit.nominal)
     if cohort is None:
         fits = after <= limit.nominal
-        problem = None if fits else f"over the nominal quota by {fmt(after - limit.nominal)}"
         return QuotaCheck(
             flavor,
             resource,
@@ -150,8 +159,8 @@ def _check(
             None,
             fits,
             borrowing,
-            problem,
             None if fits else "team",
+            after - limit.nominal,
         )
     pool = snapshot.lendable(cohort, flavor, resource)
     lent = snapshot.cohort_used(cohort, flavor, resource)
@@ -164,13 +173,11 @@ def _check(
         lent -= _contribution(before, other_limit) - _contribution(before - amount_gone, other_limit)
     cap = limit.nominal + limit.borrowing_limit if limit.borrowing_limit is not None else None
     lent_after = lent - _contribution(used, limit) + _contribution(after, limit)
-    problem = short_in = None
+    short_in, short_by = None, 0
     if cap is not None and after > cap:
-        problem = f"over nominal quota plus borrowing limit ({fmt(cap)}) by {fmt(after - cap)}"
-        short_in = "team"
+        short_in, short_by = "team", after - cap
     elif lent_after > pool:
-        problem = f"cohort {cohort} is short by {fmt(lent_after - pool)}"
-        short_in = "cohort"
+        short_in, short_by = "cohort", lent_after - pool
     return QuotaCheck(
         flavor,
         resource,
@@ -181,10 +188,10 @@ def _check(
         limit.lending_limit,
         cohort,
         max(0, pool - lent),
-        problem is None,
+        short_in is None,
         borrowing,
-        problem,
         short_in,
+        short_by,
     )
 
 
@@ -208,3 +215,15 @@ def _never(snapshot: Snapshot, team: str | None, check: QuotaCheck, limit: Resou
         f"{check.flavor} needs {fmt(check.requested)} {check.resource}; team {team} can hold at most "
         f"{fmt(ceiling)} ({how})"
     )
+
+
+def borrows(snapshot: Snapshot, team: str | None, flavor: Flavor) -> bool:
+    """Would admitting ``flavor`` take ``team`` above its nominal quota? (The quick question: ordering.)"""
+    quota = snapshot.team_quota(team)
+    if quota is None:
+        return False
+    for resource, amount in flavor.requests:
+        limit = quota.limits.get((flavor.name, resource))
+        if limit is not None and snapshot.usage(team, flavor.name, resource) + amount > limit.nominal:
+            return True
+    return False

@@ -24,7 +24,7 @@ from orchestrator.scheduling.flavors import GpuKind
 from orchestrator.scheduling.inventory import Inventory
 from orchestrator.scheduling.ledger import Ledger
 from orchestrator.scheduling.queue import LaneKey, PendingQueue, Waiting
-from orchestrator.scheduling.quota_fit import check_quota
+from orchestrator.scheduling.quota_fit import borrows
 from orchestrator.scheduling.quotas import QuotaBook
 from orchestrator.scheduling.snapshot import Snapshot
 from orchestrator.scheduling.workloads import Admission, SpaceRequest
@@ -241,7 +241,7 @@ class Scheduler:
 
     def _borrows(self, waiting: Waiting) -> bool:
         flavor = self.snapshot.catalog.get(waiting.request.flavor)
-        return flavor is not None and not check_quota(self.snapshot, waiting.team, flavor).within_nominal
+        return flavor is not None and borrows(self.snapshot, waiting.team, flavor)
 
     def _lanes_after_release(self, admission: Admission) -> tuple[list[LaneKey], list[LaneKey]]:
         """Lanes whose head may fit now: the team's lane for the flavor and its cohort's (quota was
