@@ -250,7 +250,11 @@ class Scheduler:
         lanes: list[LaneKey] = [(admission.team, flavor)]
         quota = self.snapshot.team_quota(admission.team)
         if quota is not None and quota.cohort is not None:
-            lanes.extend((member, flavor) for member in self.snapshot.quotas.cohort_members(quota.cohort))
+            for member in self.snapshot.quotas.cohort_members(quota.cohort):
+                head = self.queue.head((member, flavor))
+                # Another team held back by its own limit gains nothing from this team's release.
+                if member != admission.team and head is not None and not _bound_by_own_limit(head):
+                    lanes.append((member, flavor))
         for_devices: list[LaneKey] = []
         if admission.devices:
             flavors: set[str] = set()
@@ -302,3 +306,8 @@ class Scheduler:
 def _over_quota(waiting: Waiting) -> bool:
     last = waiting.last
     return isinstance(last, Pending) and any(not check.fits for check in last.explanation.quota)
+
+
+def _bound_by_own_limit(waiting: Waiting) -> bool:
+    last = waiting.last
+    return isinstance(last, Pending) and any(check.short_in == "team" for check in last.explanation.quota)
