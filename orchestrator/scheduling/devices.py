@@ -130,9 +130,12 @@ class DeviceIndex:
         need = flavor.gpu.count
         keys = self.flavor_classes.get(flavor.name, ())
         if flavor.gpu.kind is GpuKind.SHARED:
-            if gone or detail:
+            if detail:
                 return self._place_shared(keys, team, gone, detail)
-            return self._place_shared_now(keys, team)
+            quick = self._place_shared_now(keys, team)
+            if gone and isinstance(quick, Shortage):
+                return self._place_shared_freed(keys, team, gone, gone_devices) or quick
+            return quick
         best: tuple[int, ClassKey] | None = None
         most = 0
         extra = self._freed_by_class(gone_devices) if gone_devices else {}
@@ -176,6 +179,31 @@ class DeviceIndex:
         if empty is not None:
             return Placement(self.devices[empty].node, (self.devices[empty],))
         return Shortage(1, 0, (), blocked)
+
+    def _place_shared_freed(
+        self,
+        keys: tuple[ClassKey, ...],
+        team: str | None,
+        gone: Collection[str],
+        gone_devices: Collection[str],
+    ) -> Placement | None:
+        """A replica that only the Spaces in ``gone`` stand in the way of: only the cards they hold change."""
+        wanted = set(keys)
+        seen: set[str] = set()
+        for device_id in gone_devices:
+            device = self.devices.get(device_id)
+            if device is None or device.tenancy is None or device.tenancy in seen:
+                continue
+            seen.add(device.tenancy)
+            key = self._class[device_id]
+            if key not in wanted:
+                continue
+            members = self._groups[key][device.tenancy]
+            staying = {self.holder[i] for i in members if i in self.holder and self.holder[i] not in gone}
+            if staying and (team is None or self.tenant.get(device.tenancy) != team):
+                continue
+            return Placement(key[0], (self.devices[device_id],))
+        return None
 
     def _place_shared(
         self, keys: tuple[ClassKey, ...], team: str | None, gone: Collection[str], detail: bool
