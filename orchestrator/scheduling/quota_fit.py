@@ -144,55 +144,55 @@ def _check(
 ) -> QuotaCheck:
     used = snapshot.usage(team, flavor, resource) - removed.get(team, 0)
     after = used + amount
-    borrowing = max(0, after - limit.nominal)
+    short_in: str | None = None
+    short_by = 0
+    cohort_free: int | None = None
     if cohort is None:
-        fits = after <= limit.nominal
-        return QuotaCheck(
-            flavor,
-            resource,
-            amount,
-            used,
-            limit.nominal,
-            None,
-            None,
-            None,
-            None,
-            fits,
-            borrowing,
-            None if fits else "team",
-            after - limit.nominal,
+        if after > limit.nominal:
+            short_in, short_by = "team", after - limit.nominal
+    else:
+        pool = snapshot.lendable(cohort, flavor, resource)
+        lent = snapshot.cohort_used(cohort, flavor, resource) - _lent_by_gone(
+            snapshot, cohort, flavor, resource, removed
         )
-    pool = snapshot.lendable(cohort, flavor, resource)
-    lent = snapshot.cohort_used(cohort, flavor, resource)
-    for other, amount_gone in removed.items():
-        other_quota = snapshot.team_quota(other)
-        other_limit = other_quota.get(flavor, resource) if other_quota is not None else None
-        if other_quota is None or other_quota.cohort != cohort or other_limit is None:
-            continue
-        before = snapshot.usage(other, flavor, resource)
-        lent -= _contribution(before, other_limit) - _contribution(before - amount_gone, other_limit)
-    cap = limit.nominal + limit.borrowing_limit if limit.borrowing_limit is not None else None
-    lent_after = lent - _contribution(used, limit) + _contribution(after, limit)
-    short_in, short_by = None, 0
-    if cap is not None and after > cap:
-        short_in, short_by = "team", after - cap
-    elif lent_after > pool:
-        short_in, short_by = "cohort", lent_after - pool
+        cohort_free = max(0, pool - lent)
+        cap = limit.nominal + limit.borrowing_limit if limit.borrowing_limit is not None else None
+        lent_after = lent - _contribution(used, limit) + _contribution(after, limit)
+        if cap is not None and after > cap:
+            short_in, short_by = "team", after - cap
+        elif lent_after > pool:
+            short_in, short_by = "cohort", lent_after - pool
+    in_cohort = cohort is not None
     return QuotaCheck(
         flavor,
         resource,
         amount,
         used,
         limit.nominal,
-        limit.borrowing_limit,
-        limit.lending_limit,
+        limit.borrowing_limit if in_cohort else None,
+        limit.lending_limit if in_cohort else None,
         cohort,
-        max(0, pool - lent),
+        cohort_free,
         short_in is None,
-        borrowing,
+        max(0, after - limit.nominal),
         short_in,
         short_by,
     )
+
+
+def _lent_by_gone(
+    snapshot: Snapshot, cohort: str, flavor: str, resource: str, removed: dict[str | None, int]
+) -> int:
+    """How much of what the cohort lends the ``removed`` usage would give back."""
+    total = 0
+    for other, amount_gone in removed.items():
+        quota = snapshot.team_quota(other)
+        limit = quota.get(flavor, resource) if quota is not None else None
+        if quota is None or quota.cohort != cohort or limit is None:
+            continue
+        before = snapshot.usage(other, flavor, resource)
+        total += _contribution(before, limit) - _contribution(before - amount_gone, limit)
+    return total
 
 
 def _never(snapshot: Snapshot, team: str | None, check: QuotaCheck, limit: ResourceQuota) -> str | None:
