@@ -13,7 +13,7 @@ from orchestrator.scheduling import quantities as q
 from orchestrator.scheduling.decisions import Admitted, Decision, Explanation, Pending, Preempt, Rejected
 from orchestrator.scheduling.devices import Placement, Shortage
 from orchestrator.scheduling.flavors import Flavor
-from orchestrator.scheduling.preemption import choose_targets, idle_seconds
+from orchestrator.scheduling.preemption import Need, choose_targets, idle_seconds
 from orchestrator.scheduling.quota_fit import QuotaVerdict, check_quota
 from orchestrator.scheduling.snapshot import Snapshot
 from orchestrator.scheduling.workloads import Admission, SpaceRequest
@@ -76,7 +76,9 @@ def admit(
             request.space, flavor.name, team, "admitted", summary, verdict.checks, placement
         )
         return Admitted(request, admission, explanation)
-    targets = choose_targets(snapshot, request, team, flavor, verdict, placement, now) if preempt else None
+    targets = (
+        choose_targets(snapshot, Need(request, team, flavor, verdict, placement), now) if preempt else None
+    )
     reason = _reason(snapshot, team, flavor, verdict, placement)
     if targets:
         names = ", ".join(t.space for t in targets)

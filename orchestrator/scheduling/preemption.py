@@ -16,6 +16,7 @@ flavor for quota, the same kind of device for devices. Pure: the snapshot is onl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from orchestrator.scheduling.decisions import Action, Target
 from orchestrator.scheduling.devices import Placement, Shortage
@@ -61,16 +62,26 @@ def _team_borrows(snapshot: Snapshot, team: str) -> bool:
     )
 
 
-def candidates(
-    snapshot: Snapshot,
-    request: SpaceRequest,
-    team: str | None,
-    flavor: Flavor,
-    verdict: QuotaVerdict,
-    placement: Placement | Shortage,
-    now: float,
-) -> list[Admission]:
-    """Admissions that could be stopped for ``request``, in the order they would be."""
+@dataclass(frozen=True)
+class Need:
+    """A request that does not fit now, and why: its quota verdict and where devices stand."""
+
+    request: SpaceRequest
+    team: str | None
+    flavor: Flavor
+    verdict: QuotaVerdict
+    placement: Placement | Shortage
+
+
+def candidates(snapshot: Snapshot, need: Need, now: float) -> list[Admission]:
+    """Admissions that could be stopped for ``need.request``, in the order they would be."""
+    request, team, flavor, verdict, placement = (
+        need.request,
+        need.team,
+        need.flavor,
+        need.verdict,
+        need.placement,
+    )
     short_classes = (
         set(snapshot.index.flavor_classes.get(flavor.name, ())) if isinstance(placement, Shortage) else set()
     )
@@ -112,19 +123,18 @@ def candidates(
     return idle + kueue
 
 
-def choose_targets(
-    snapshot: Snapshot,
-    request: SpaceRequest,
-    team: str | None,
-    flavor: Flavor,
-    verdict: QuotaVerdict,
-    placement: Placement | Shortage,
-    now: float,
-) -> tuple[Target, ...] | None:
-    """The Spaces to stop so that ``request`` fits, or ``None`` when stopping allowed ones would not do."""
+def choose_targets(snapshot: Snapshot, need: Need, now: float) -> tuple[Target, ...] | None:
+    """The Spaces to stop so that the request fits, or ``None`` when stopping allowed ones would not do."""
+    request, team, flavor, verdict, placement = (
+        need.request,
+        need.team,
+        need.flavor,
+        need.verdict,
+        need.placement,
+    )
     if verdict.never is not None:
         return None
-    ordered = candidates(snapshot, request, team, flavor, verdict, placement, now)
+    ordered = candidates(snapshot, need, now)
     if not ordered:
         return None
     need_quota = not verdict.fits
