@@ -8,6 +8,8 @@ List and mapping values are JSON (``'{"app.kubernetes.io/component": "proxy"}'``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -83,6 +85,14 @@ class KubernetesSettings(BaseSettings):
 
     retry_period_seconds: float = Field(default=2.0, gt=0)
     """How often candidates look at the Lease and the leader renews it."""
+
+    @classmethod
+    def unknown_variables(cls, environ: Mapping[str, str]) -> list[str]:
+        """``SPACES_KUBERNETES_*`` names in ``environ`` that no setting reads (typos the runtime should
+        refuse at start, since pydantic-settings ignores them)."""
+        prefix = cls.model_config.get("env_prefix", "")
+        known = {prefix + name.upper() for name in cls.model_fields}
+        return sorted(key for key in environ if key.startswith(prefix) and key not in known)
 
     def policy(self) -> ClusterPolicy:
         """The policy every Space's objects are made with."""
