@@ -68,16 +68,22 @@ def _schema_file(obj: Mapping[str, Any]) -> str:
 
 
 @functools.cache
+def _old_registry(version: str) -> Registry[Any]:
+    folder = OLD_SCHEMAS / f"v{version}.0-local-strict"
+    definitions = json.loads((folder / "_definitions.json").read_text())
+    return Registry().with_resource(
+        f"file://{folder}/_definitions.json", DRAFT202012.create_resource(definitions)
+    )
+
+
+@functools.cache
 def _old_validator(version: str, filename: str) -> jsonschema.protocols.Validator | None:
     folder = OLD_SCHEMAS / f"v{version}.0-local-strict"
     path = folder / filename
     if not path.is_file():
         return None
     base = f"file://{folder}/"
-    definitions = json.loads((folder / "_definitions.json").read_text())
-    registry: Registry[Any] = Registry().with_resource(
-        base + "_definitions.json", DRAFT202012.create_resource(definitions)
-    )
+    registry = _old_registry(version)
     schema = {**json.loads(path.read_text()), "$id": base + filename}
     schema.pop("$schema", None)
     validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(schema, registry=registry)

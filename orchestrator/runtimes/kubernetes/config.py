@@ -58,6 +58,10 @@ class KubernetesSettings(BaseSettings):
     gpu_runtime_class: str = ""
     """RuntimeClass of app pods that hold a GPU (often ``nvidia``); empty: ``runtime_class``."""
 
+    image_registry: str = ""
+    """The registry prefix as the cluster's nodes pull from it (``localhost:30500/spaces`` for the chart's
+    bundled registry, which workers push to through its Service); empty: ``SPACES_REGISTRY``."""
+
     image_pull_secret: str = ""
     """Secret (in ``namespace``) with the registry's credentials for pulling app images."""
 
@@ -68,6 +72,9 @@ class KubernetesSettings(BaseSettings):
     """Gradio, Streamlit and static apps run with a read-only image (writable app folder, caches and
     /tmp); ``false`` lets them change any file, for apps that install packages when they start."""
 
+    persistent_storage: bool = False
+    """Whether Spaces may have persistent storage (the chart grants PersistentVolumeClaims only then)."""
+
     storage_class: str = ""
     """StorageClass of Spaces' persistent storage (``/data``); empty: the cluster's default."""
 
@@ -76,6 +83,9 @@ class KubernetesSettings(BaseSettings):
 
     lease_name: str = "spaces-controller"
     """The Lease the controllers compete for."""
+
+    holder_identity: str = ""
+    """This controller's name in the Lease (the chart gives the pod's name); empty: the host name."""
 
     lease_duration_seconds: int = Field(default=8, ge=2)
     """A standby takes over when the leader has not renewed for this long."""
