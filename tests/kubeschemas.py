@@ -71,9 +71,10 @@ def _schema_file(obj: Mapping[str, Any]) -> str:
 def _old_registry(version: str) -> Registry[Any]:
     folder = OLD_SCHEMAS / f"v{version}.0-local-strict"
     definitions = json.loads((folder / "_definitions.json").read_text())
-    return Registry().with_resource(
+    registry: Registry[Any] = Registry().with_resource(
         f"file://{folder}/_definitions.json", DRAFT202012.create_resource(definitions)
     )
+    return registry
 
 
 @functools.cache
