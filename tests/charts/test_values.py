@@ -116,8 +116,11 @@ def test_the_registry_is_pushed_to_by_service_and_pulled_by_nodes_on_localhost(r
     controller = pod_specs(objects)["spaces-controller"]["containers"][0]
     env = {var["name"]: var.get("value") for var in controller["env"]}
     assert env["SPACES_KUBERNETES_IMAGE_REGISTRY"] == "localhost:30500/spaces"
-    registries = find(objects, "ConfigMap", "spaces-builder-registries")["data"]["spaces.conf"]
+    builder = pod_specs(objects)["spaces-builder"]["containers"][0]
+    assert {"name": "SPACES_REGISTRY_HOST", "value": "spaces-registry.spaces-system.svc:5000"} in builder[
+        "env"
+    ]
     assert (
-        'location = "spaces-registry.spaces-system.svc:5000"' in registries
-        and "insecure = true" in registries
+        "insecure = true" in builder["command"][2]
+        and "registries.conf.d/spaces.conf" in builder["command"][2]
     )
