@@ -262,3 +262,14 @@ tolerations: {{- toYaml . | nindent 2 }}
 affinity: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* A generated credential that survives upgrades: the existing Secret's value is read back (lookup);
+(dict "root" $ "secret" <name> "key" <key> "fresh" <new value>) */}}
+{{- define "spaces.kept" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret -}}
+{{- if and $existing $existing.data (hasKey $existing.data .key) -}}
+{{- index $existing.data .key | b64dec -}}
+{{- else -}}
+{{- .fresh -}}
+{{- end -}}
+{{- end -}}
