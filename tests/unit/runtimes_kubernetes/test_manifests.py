@@ -36,6 +36,12 @@ LABELS = {
     "app.kubernetes.io/managed-by": "spaces-orchestrator",
     **SELECTOR,
 }
+METADATA = {
+    "name": NAME,
+    "namespace": "spaces",
+    "labels": LABELS,
+    "annotations": {"spaces.orchestrator/space-id": "alice/demo"},
+}
 RESTRICTED = {
     "runAsNonRoot": True,
     "runAsUser": 1000,
@@ -59,12 +65,7 @@ def test_a_cpu_space_deployment() -> None:
     assert _without_hash(make_deployment(CPU_SPACE, POLICY)) == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {
-            "name": NAME,
-            "namespace": "spaces",
-            "labels": LABELS,
-            "annotations": {"spaces.orchestrator/space-id": "alice/demo"},
-        },
+        "metadata": METADATA,
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": SELECTOR},
@@ -332,12 +333,7 @@ def test_the_service_sends_port_80_to_the_app_port() -> None:
     assert _without_hash(make_service(CPU_SPACE, POLICY)) == {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": NAME,
-            "namespace": "spaces",
-            "labels": LABELS,
-            "annotations": {"spaces.orchestrator/space-id": "alice/demo"},
-        },
+        "metadata": METADATA,
         "spec": {
             "type": "ClusterIP",
             "selector": SELECTOR,
