@@ -56,6 +56,15 @@ WRITABLE_ROOT = Filesystem(read_only_root=False, writable=("/tmp",))
 """Docker Spaces (and any Space the admin exempts): the image's files are writable, as on the Hub."""
 
 
+def filesystem_for(sdk: str, *, read_only_root: bool = True) -> Filesystem:
+    """The filesystem of a Space of ``sdk``: a Docker Space's image stays writable (its Dockerfile may
+    expect to write anywhere), the others are read-only unless the admin turned that off
+    (``KubernetesSettings.read_only_root_filesystem``)."""
+    if sdk == "docker" or not read_only_root:
+        return WRITABLE_ROOT
+    return SDK_FILESYSTEM
+
+
 @dataclass(frozen=True)
 class Storage:
     """Persistent storage, mounted at ``/data`` as on the Hub, from the Space's PersistentVolumeClaim."""

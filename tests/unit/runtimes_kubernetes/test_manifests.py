@@ -19,7 +19,7 @@ from orchestrator.runtimes.kubernetes.manifests import (
     spec_hash,
 )
 from orchestrator.runtimes.kubernetes.names import SPEC_HASH_ANNOTATION, space_object_name
-from orchestrator.runtimes.kubernetes.workload import WRITABLE_ROOT, Storage
+from orchestrator.runtimes.kubernetes.workload import SDK_FILESYSTEM, WRITABLE_ROOT, Storage, filesystem_for
 from tests.unit.runtimes_kubernetes.helpers import (
     CPU_SPACE,
     IMAGE,
@@ -364,3 +364,19 @@ def test_extra_labels_are_kept_but_cannot_replace_ours() -> None:
     labels = make_deployment(workload, POLICY)["metadata"]["labels"]
     assert labels["team"] == "research"
     assert labels["spaces.orchestrator/space"] == NAME
+
+
+@pytest.mark.parametrize(
+    ("sdk", "read_only", "expected"),
+    [
+        ("gradio", True, SDK_FILESYSTEM),
+        ("streamlit", True, SDK_FILESYSTEM),
+        ("static", True, SDK_FILESYSTEM),
+        ("docker", True, WRITABLE_ROOT),
+        ("gradio", False, WRITABLE_ROOT),
+    ],
+)
+def test_the_filesystem_follows_the_sdk_and_the_admins_choice(
+    sdk: str, read_only: bool, expected: Any
+) -> None:
+    assert filesystem_for(sdk, read_only_root=read_only) == expected
